@@ -1,0 +1,16 @@
+"""ltot: optimal-transport-based, non-adversarial generative models in JAX/Flax.
+
+Subpackages are imported on first attribute access (``ltot.discrepancy.mmd``), so
+``import ltot`` stays light.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+__all__ = ["data", "discrepancy", "methods", "nn", "train", "viz"]
+
+
+def __getattr__(name):
+  if name in __all__:
+    return importlib.import_module(f"ltot.{name}")
+  raise AttributeError(f"module 'ltot' has no attribute {name!r}")

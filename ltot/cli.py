@@ -1,0 +1,170 @@
+"""``ltot train | eval | sample``: the command line over configs, the loop and the methods.
+
+  ltot train  --config experiments/configs/wae_mmd_mnist.py [--config.KEY=VALUE ...] --workdir DIR
+  ltot eval   --workdir DIR [--num-samples N]
+  ltot sample --workdir DIR --num N --out FILE.png|FILE.npy
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from absl import flags
+from ml_collections import config_flags
+
+__all__ = ["run", "validate_config"]
+
+COMMANDS = ("train", "eval", "sample")
+_CONFIG = config_flags.DEFINE_config_file("config", None, "Path to a get_config() file (train).", lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Run directory: checkpoints, logs, images, metrics.")
+_NUM = flags.DEFINE_integer("num", 64, "Number of samples (sample).")
+_OUT = flags.DEFINE_string("out", None, "Output file, .png (grid) or .npy (sample).")
+_NUM_SAMPLES = flags.DEFINE_integer("num_samples", None, "Held-out examples to evaluate on (eval; default all).")
+
+_POSITIVE = ("batch_size", "num_steps", "log_every", "checkpoint_every", "max_checkpoints", "num_eval_examples")
+
+
+class UsageError(ValueError):
+  pass
+
+
+def validate_config(config) -> None:
+  """Fails fast with a message naming the bad key (method sections are checked by the method)."""
+  from ltot import data, methods
+  for key in ("method", "dataset", "seed", "num_devices", "eval_every", *_POSITIVE):
+    if key not in config:
+      raise UsageError(f"config lacks the key {key!r}")
+  if config.method not in methods.METHODS:
+    raise UsageError(f"config.method={config.method!r} is not one of {sorted(methods.METHODS)}")
+  if config.dataset not in data.DATASETS:
+    raise UsageError(f"config.dataset={config.dataset!r} is not one of {sorted(data.DATASETS)}")
+  for key in _POSITIVE:
+    if not isinstance(config[key], int) or config[key] <= 0:
+      raise UsageError(f"config.{key} must be a positive integer, got {config[key]!r}")
+  for key in ("num_devices", "eval_every", "seed"):
+    if not isinstance(config[key], int) or config[key] < 0:
+      raise UsageError(f"config.{key} must be a non-negative integer, got {config[key]!r}")
+
+
+def _setup(config, need_train: bool):
+  """Data, method and a state template for ``config``."""
+  from ltot import data, methods
+  train = data.load(config.dataset, "train") if need_train else None
+  test = data.load(config.dataset, "test")
+  num_train = len(train) if train is not None else config.batch_size
+  method = methods.build(config, steps_per_epoch=max(1, num_train // config.batch_size))
+  return train, test, method
+
+
+def _load_run(workdir: str):
+  import ml_collections
+  from ltot.train import Checkpointer, root_keys
+  path = os.path.join(workdir, "config.json")
+  if not os.path.isfile(path):
+    raise UsageError(f"{workdir} has no config.json: is it a run directory written by `ltot train`?")
+  with open(path) as f:
+    config = ml_collections.ConfigDict(json.load(f))
+  _, test, method = _setup(config, need_train=False)
+  keys = root_keys(config.seed)
+  template = method.init(keys["init"], {"image": test.images[:2]})
+  restored = Checkpointer(os.path.join(workdir, "checkpoints")).restore(template)
+  if restored is None:
+    raise UsageError(f"{workdir}/checkpoints holds no checkpoint")
+  step, state = restored
+  return config, test, method, state, step, keys
+
+
+def _train(workdir: str) -> int:
+  from ltot import data, train
+  config = _CONFIG.value
+  if config is None:
+    raise UsageError("train needs --config")
+  validate_config(config)
+  train_data, test, method = _setup(config, need_train=True)
+  data.check_images(data.to_unit_float(train_data.images[:1000]), "training images")
+  os.makedirs(workdir, exist_ok=True)
+  with open(os.path.join(workdir, "config.json"), "w") as f:
+    f.write(config.to_json(indent=2, sort_keys=True))
+  result = train.train(method, train_data.images, config, workdir, eval_images=test.images)
+  if result["preempted"]:
+    print(f"ltot: preempted; checkpoint saved at step {result['step']} in {workdir}", file=sys.stderr)
+    return 0
+  metrics = train.write_report(method, result["state"], test.images, train.root_keys(config.seed)["eval"],
+                               workdir, result["step"])
+  print(json.dumps(metrics, indent=2, sort_keys=True))
+  print(f"wrote {workdir}/metrics.json, samples.png, reconstructions.png")
+  return 0
+
+
+def _eval(workdir: str) -> int:
+  from ltot import train
+  config, test, method, state, step, keys = _load_run(workdir)
+  images = test.images[:_NUM_SAMPLES.value] if _NUM_SAMPLES.value else test.images
+  metrics = train.write_report(method, state, images, keys["eval"], workdir, step)
+  print(json.dumps(metrics, indent=2, sort_keys=True))
+  return 0
+
+
+def _sample(workdir: str) -> int:
+  import jax
+  import numpy as np
+  from ltot import viz
+  if not _OUT.value or not _OUT.value.endswith((".png", ".npy")):
+    raise UsageError("sample needs --out FILE.png or FILE.npy")
+  if _NUM.value <= 0:
+    raise UsageError(f"--num must be positive, got {_NUM.value}")
+  _, _, method, state, _, keys = _load_run(workdir)
+  images = np.asarray(method.sample(state, jax.random.fold_in(keys["eval"], 2), _NUM.value))
+  if _OUT.value.endswith(".npy"):
+    np.save(_OUT.value, images)
+  else:
+    viz.save_image_grid(images, _OUT.value)
+  print(f"wrote {_NUM.value} samples to {_OUT.value}")
+  return 0
+
+
+def _main(argv) -> int:
+  command = argv[1]
+  if len(argv) > 2:
+    raise UsageError(f"unexpected arguments {argv[2:]}")
+  if not _WORKDIR.value:
+    raise UsageError(f"{command} needs --workdir")
+  return {"train": _train, "eval": _eval, "sample": _sample}[command](_WORKDIR.value)
+
+
+def _normalise(arg: str) -> str:
+  """--num-samples -> --num_samples (absl flag names use underscores)."""
+  if arg.startswith("--") and not arg.startswith("--config"):
+    name, sep, value = arg[2:].partition("=")
+    return "--" + name.replace("-", "_") + sep + value
+  return arg
+
+
+def run(argv: list[str] | None = None) -> int:
+  """Entry point of the ``ltot`` script."""
+  from ltot.data import MissingDataError
+  argv = list(sys.argv if argv is None else argv)
+  if len(argv) < 2 or argv[1] not in COMMANDS:
+    print(__doc__, file=sys.stderr)
+    return 2
+  argv = [argv[0], argv[1]] + [_normalise(a) for a in argv[2:]]
+  try:
+    rest = flags.FLAGS(argv)
+  except (flags.Error, AttributeError, KeyError, TypeError, ValueError) as e:
+    # ml_collections reports unknown --config.KEY overrides as AttributeError ("Did you mean ...").
+    print(f"ltot: error: bad command line: {e}", file=sys.stderr)
+    return 2
+  try:
+    return _main(rest)
+  except (UsageError, MissingDataError) as e:
+    print(f"ltot: error: {e}", file=sys.stderr)
+    return 2
+  except (ValueError, RuntimeError, FloatingPointError) as e:
+    print(f"ltot: error: {type(e).__name__}: {e}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+  sys.exit(run())

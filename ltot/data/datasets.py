@@ -1,0 +1,127 @@
+"""One loader for every image dataset ltot knows, all through TFDS data sources.
+
+``mnist`` and ``fashion_mnist`` are prepared by ltot's own builders from the files
+shipped on this kind of machine (same content and splits as TFDS's builders of the
+same names); ``celeb_a``, ``lsun/bedroom`` and ``cifar10`` go through TFDS's own
+builders and are prepared on first use where the machine can download them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+from ltot.data import sources
+
+__all__ = ["ImageData", "DATASETS", "load", "center_crop_resize", "default_data_dir"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageData:
+  """A split held in memory: ``images`` uint8 [N, H, W, C], ``labels`` int64 [N] or None."""
+
+  images: np.ndarray
+  labels: np.ndarray | None
+
+  def __len__(self) -> int:
+    return self.images.shape[0]
+
+
+def center_crop_resize(image: np.ndarray, crop: int | None, size: int) -> np.ndarray:
+  """Center-crops ``image`` [H, W, C] to ``crop`` x ``crop`` (None: largest square), resizes to ``size``.
+
+  The WAE/TWAE CelebA preprocessing is ``crop=140, size=64``. Resizing is PIL's
+  bilinear filter with antialiasing, on the uint8 image.
+  """
+  h, w = image.shape[:2]
+  crop = min(h, w) if crop is None else crop
+  if crop > min(h, w):
+    raise ValueError(f"crop={crop} is larger than the image ({h}x{w})")
+  top, left = (h - crop) // 2, (w - crop) // 2
+  patch = image[top:top + crop, left:left + crop]
+  squeeze = patch.shape[-1] == 1
+  pil = Image.fromarray(patch[..., 0] if squeeze else patch)
+  out = np.asarray(pil.resize((size, size), Image.BILINEAR))
+  return out[..., None] if squeeze else out
+
+
+@dataclasses.dataclass(frozen=True)
+class _Spec:
+  tfds_name: str
+  howto: str
+  transform: Callable[[np.ndarray], np.ndarray] | None = None
+
+
+_TFDS_HOWTO = ("TFDS downloads it on first use where the machine has network; otherwise "
+               "prepare it elsewhere with tfds.builder({name!r}).download_and_prepare("
+               "file_format='array_record') and copy the folder into {data_dir}")
+
+DATASETS: dict[str, _Spec] = {
+    "mnist": _Spec("ltot_mnist", sources.MNIST_HOWTO),
+    "fashion_mnist": _Spec("ltot_fashion_mnist", sources.FASHION_HOWTO),
+    "celeb_a": _Spec("celeb_a", _TFDS_HOWTO, lambda im: center_crop_resize(im, 140, 64)),
+    "lsun/bedroom": _Spec("lsun/bedroom", _TFDS_HOWTO, lambda im: center_crop_resize(im, None, 64)),
+    "cifar10": _Spec("cifar10", _TFDS_HOWTO),
+}
+
+
+def default_data_dir() -> str:
+  return os.environ.get("TFDS_DATA_DIR", os.path.expanduser("~/tensorflow_datasets"))
+
+
+def _builder(spec: _Spec, data_dir: str):
+  import tensorflow_datasets as tfds  # heavy: imported only when data is loaded
+  from ltot.data import builders  # registers ltot_mnist / ltot_fashion_mnist with TFDS
+  del builders
+  return tfds.builder(spec.tfds_name, data_dir=data_dir, file_format="array_record")
+
+
+def load(name: str, split: str, *, data_dir: str | None = None, download: bool = True,
+         limit: int | None = None) -> ImageData:
+  """Loads ``split`` of dataset ``name`` into memory as uint8 images and labels.
+
+  Args:
+    name: one of ``DATASETS`` (``mnist``, ``fashion_mnist``, ``celeb_a``,
+      ``lsun/bedroom``, ``cifar10``).
+    split: a TFDS split name, e.g. ``"train"`` or ``"test"``.
+    data_dir: TFDS data folder (default ``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``).
+    download: prepare the dataset if it is not there yet.
+    limit: keep only the first ``limit`` examples (the split's order is fixed).
+
+  Raises:
+    ValueError: unknown ``name`` or ``split``.
+    MissingDataError: the data is not prepared and cannot be; the message says how to get it.
+  """
+  if name not in DATASETS:
+    raise ValueError(f"unknown dataset {name!r}; known: {sorted(DATASETS)}")
+  spec, data_dir = DATASETS[name], data_dir or default_data_dir()
+  builder = _builder(spec, data_dir)
+  howto = spec.howto.format(name=name, data_dir=data_dir)
+  if not builder.is_prepared():
+    if not download:
+      raise sources.MissingDataError(f"dataset {name!r} is not prepared in {data_dir}. {howto}")
+    try:
+      builder.download_and_prepare()
+    except sources.MissingDataError:
+      raise
+    except Exception as e:  # network or source failures of TFDS's own builders
+      raise sources.MissingDataError(f"could not prepare dataset {name!r} ({type(e).__name__}: {e}). {howto}") from e
+  if split not in builder.info.splits:
+    raise ValueError(f"dataset {name!r} has no split {split!r}; it has {sorted(builder.info.splits)}")
+  source = builder.as_data_source(split)
+  count = len(source) if limit is None else min(limit, len(source))
+  if count == 0:
+    raise ValueError(f"dataset {name!r} split {split!r} is empty")
+  images, labels = [], []
+  for start in range(0, count, 10_000):
+    for record in source.__getitems__(list(range(start, min(start + 10_000, count)))):
+      image = np.asarray(record["image"])
+      images.append(spec.transform(image) if spec.transform else image)
+      if "label" in record:
+        labels.append(record["label"])
+  return ImageData(np.stack(images).astype(np.uint8),
+                   np.asarray(labels, np.int64) if labels else None)

@@ -1,0 +1,86 @@
+"""Deterministic, step-indexed input pipeline, sharded across devices and hosts.
+
+``Batches(step)`` depends only on the seed and the step: epoch ``e`` is a
+permutation drawn from ``np.random.default_rng([seed, e])``, and step ``s`` takes
+the ``s``-th slice of the concatenated epochs (the last partial batch of an epoch
+is dropped). So a run resumed at step ``s`` sees exactly the batches an
+uninterrupted run sees, on any number of devices.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+__all__ = ["Batches", "to_unit_float", "check_images"]
+
+
+def to_unit_float(images: np.ndarray) -> np.ndarray:
+  """uint8 [..., H, W, C] -> float32 in [0, 1]."""
+  return np.asarray(images, np.float32) / np.float32(255.0)
+
+
+def check_images(x: np.ndarray, name: str = "images") -> None:
+  """Raises ValueError unless ``x`` is finite and in [0, 1]."""
+  if x.size == 0:
+    raise ValueError(f"{name} is empty")
+  if not np.all(np.isfinite(x)):
+    raise ValueError(f"{name} contains NaN or Inf")
+  lo, hi = float(x.min()), float(x.max())
+  if lo < 0.0 or hi > 1.0:
+    raise ValueError(f"{name} must lie in [0, 1]; found values in [{lo:g}, {hi:g}]")
+
+
+class Batches:
+  """Global batches of ``arrays`` for step ``s``, as this host's per-device shards.
+
+  Args:
+    arrays: dict of arrays with a common leading size N.
+    batch_size: the global batch size (over all devices of all hosts).
+    seed: shuffling seed.
+    num_devices: local devices; each gets ``batch_size / (num_devices * process_count)``.
+    process_index, process_count: this host's index and the number of hosts.
+
+  Calling ``batches(step)`` returns the same dict with leaves of shape
+  ``[num_devices, per_device, ...]``.
+  """
+
+  def __init__(self, arrays: dict[str, np.ndarray], batch_size: int, *, seed: int,
+               num_devices: int = 1, process_index: int = 0, process_count: int = 1):
+    sizes = {k: v.shape[0] for k, v in arrays.items()}
+    if not arrays or len(set(sizes.values())) != 1:
+      raise ValueError(f"arrays must be non-empty with one leading size, got {sizes}")
+    self.num_examples = next(iter(sizes.values()))
+    if self.num_examples == 0:
+      raise ValueError("the dataset is empty")
+    shards = num_devices * process_count
+    if batch_size <= 0 or batch_size % shards:
+      raise ValueError(f"batch_size={batch_size} must be a positive multiple of the number of "
+                       f"devices over all hosts ({num_devices} x {process_count} = {shards})")
+    if batch_size > self.num_examples:
+      raise ValueError(f"batch_size={batch_size} exceeds the dataset size {self.num_examples}")
+    if not 0 <= process_index < process_count:
+      raise ValueError(f"process_index={process_index} not in [0, {process_count})")
+    self.arrays = arrays
+    self.batch_size = batch_size
+    self.seed = seed
+    self.num_devices = num_devices
+    self.process_index = process_index
+    self.process_count = process_count
+    self.steps_per_epoch = self.num_examples // batch_size
+
+  @functools.lru_cache(maxsize=2)
+  def _permutation(self, epoch: int) -> np.ndarray:
+    return np.random.default_rng([self.seed, epoch]).permutation(self.num_examples)
+
+  def global_indices(self, step: int) -> np.ndarray:
+    """Indices [batch_size] of the global batch of ``step``."""
+    epoch, i = divmod(int(step), self.steps_per_epoch)
+    return self._permutation(epoch)[i * self.batch_size:(i + 1) * self.batch_size]
+
+  def __call__(self, step: int) -> dict[str, np.ndarray]:
+    per_host = self.batch_size // self.process_count
+    idx = self.global_indices(step)[self.process_index * per_host:(self.process_index + 1) * per_host]
+    return {k: v[idx].reshape((self.num_devices, per_host // self.num_devices) + v.shape[1:])
+            for k, v in self.arrays.items()}

@@ -1,0 +1,75 @@
+"""Two-dimensional toy distributions used by the papers' toy experiments.
+
+Every sampler is ``f(rng: np.random.Generator, num, ...) -> float32 [num, 2]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["eight_gaussians", "moons", "circles", "ring", "line_segment", "TOY_SETS"]
+
+
+def _check_num(num: int) -> None:
+  if int(num) <= 0:
+    raise ValueError(f"num must be a positive number of points, got {num}")
+
+
+def eight_gaussians(rng: np.random.Generator, num: int, *, radius: float = 10.0,
+                    std: float = 1.0) -> np.ndarray:
+  """Mixture of 8 isotropic Gaussians with centres evenly spaced on a circle.
+
+  AE-OT's protocol: radius 10, sigma^2 = 1, 32 points per mode (num=256). Points
+  are split as evenly as possible between the modes (mode i gets point i mod 8).
+  """
+  _check_num(num)
+  angles = 2 * np.pi * np.arange(8) / 8
+  centres = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+  modes = np.arange(num) % 8
+  return (centres[modes] + std * rng.standard_normal((num, 2))).astype(np.float32)
+
+
+def moons(rng: np.random.Generator, num: int, *, noise: float = 0.05) -> np.ndarray:
+  """Two interleaving half circles (the construction of sklearn's make_moons) plus Gaussian noise."""
+  _check_num(num)
+  n_outer = num // 2 + num % 2
+  t_out = np.linspace(0, np.pi, n_outer)
+  t_in = np.linspace(0, np.pi, num - n_outer)
+  outer = np.stack([np.cos(t_out), np.sin(t_out)], 1)
+  inner = np.stack([1 - np.cos(t_in), 1 - np.sin(t_in) - 0.5], 1)
+  pts = np.concatenate([outer, inner])[rng.permutation(num)]
+  return (pts + noise * rng.standard_normal((num, 2))).astype(np.float32)
+
+
+def circles(rng: np.random.Generator, num: int, *, noise: float = 0.05,
+            factor: float = 0.5) -> np.ndarray:
+  """Two concentric circles of radii 1 and ``factor`` (sklearn's make_circles) plus Gaussian noise."""
+  _check_num(num)
+  if not 0 < factor < 1:
+    raise ValueError(f"factor must be in (0, 1), got {factor}")
+  n_outer = num // 2 + num % 2
+  t_out = np.linspace(0, 2 * np.pi, n_outer, endpoint=False)
+  t_in = np.linspace(0, 2 * np.pi, num - n_outer, endpoint=False)
+  outer = np.stack([np.cos(t_out), np.sin(t_out)], 1)
+  inner = factor * np.stack([np.cos(t_in), np.sin(t_in)], 1)
+  pts = np.concatenate([outer, inner])[rng.permutation(num)]
+  return (pts + noise * rng.standard_normal((num, 2))).astype(np.float32)
+
+
+def ring(rng: np.random.Generator, num: int, *, radius: float = 1.0,
+         width: float = 0.05) -> np.ndarray:
+  """OTS/FIT Figure 1's target: uniform angle, radius uniform in [radius - width, radius + width]."""
+  _check_num(num)
+  theta = rng.uniform(0, 2 * np.pi, num)
+  r = rng.uniform(radius - width, radius + width, num)
+  return np.stack([r * np.cos(theta), r * np.sin(theta)], 1).astype(np.float32)
+
+
+def line_segment(rng: np.random.Generator, num: int, *, half_length: float = 0.5) -> np.ndarray:
+  """OTS/FIT Figure 1's initial distribution: uniform on a horizontal segment through 0."""
+  _check_num(num)
+  x = rng.uniform(-half_length, half_length, num)
+  return np.stack([x, np.zeros_like(x)], 1).astype(np.float32)
+
+
+TOY_SETS = {"eight_gaussians": eight_gaussians, "moons": moons, "circles": circles, "ring": ring}

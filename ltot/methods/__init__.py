@@ -1,0 +1,20 @@
+"""One module per paper; ``build(config, steps_per_epoch)`` looks a method up by ``config.method``."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ltot.methods import wae
+
+__all__ = ["METHODS", "build", "wae"]
+
+METHODS: dict[str, Callable] = {
+    "wae": wae.from_config,
+}
+
+
+def build(config, steps_per_epoch: int):
+  """The ``ltot.train.Method`` named by ``config.method``, configured from ``config``."""
+  if config.method not in METHODS:
+    raise ValueError(f"config.method={config.method!r} is not one of {sorted(METHODS)}")
+  return METHODS[config.method](config, steps_per_epoch)

@@ -1,0 +1,96 @@
+"""The papers' autoencoder architectures by name, with a width knob for small runs.
+
+=================  =============================================================
+name               source
+=================  =============================================================
+``mnist_conv``     TWAE Sec. 5.1 MNIST (= WAE's DCGAN-style MNIST nets):
+                   Conv128-256-512-1024 -> FC8; FC 7x7x1024 -> FSConv512-256 -> FSConv1
+``celeba_a``       TWAE architecture A (= WAE's CelebA nets), latent 64:
+                   Conv128-256-512-1024 -> FC; FC 8x8x1024 -> FSConv512-256-128 -> FSConv3
+``celeba_b``       TWAE architecture B (half width), latent 64:
+                   Conv64-128-256-512 -> Conv64; z -> FSConv512-256-128-64 -> FSConv3
+``mnist_mlp``      fully connected MNIST autoencoder of AE-OTgen / AE-OT (the papers
+                   give no widths; ltot uses 784-1024-512-256-d and its mirror)
+=================  =============================================================
+
+``width`` scales every hidden width (``width=0.125`` turns Conv128.. into Conv16..)
+so the same topology trains on a laptop CPU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import flax.linen as nn
+
+from ltot.nn.modules import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
+
+__all__ = ["Autoencoder", "ARCHITECTURES", "make_autoencoder"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Autoencoder:
+  """An encoder/decoder pair and the image shape [H, W, C] they expect."""
+
+  encoder: nn.Module
+  decoder: nn.Module
+  image_shape: tuple[int, int, int]
+
+
+def _scale(widths, width: float) -> tuple[int, ...]:
+  return tuple(max(1, int(round(w * width))) for w in widths)
+
+
+def _mnist_conv(latent_dim, width, outputs, axis_name):
+  enc = ConvEncoder(_scale((128, 256, 512, 1024), width), latent_dim, "dense", outputs, axis_name)
+  dec = ConvDecoder((7, 7, _scale((1024,), width)[0]), _scale((512, 256), width), 1, 1, axis_name)
+  return Autoencoder(enc, dec, (28, 28, 1))
+
+
+def _celeba_a(latent_dim, width, outputs, axis_name):
+  enc = ConvEncoder(_scale((128, 256, 512, 1024), width), latent_dim, "dense", outputs, axis_name)
+  dec = ConvDecoder((8, 8, _scale((1024,), width)[0]), _scale((512, 256, 128), width), 3, 1, axis_name)
+  return Autoencoder(enc, dec, (64, 64, 3))
+
+
+def _celeba_b(latent_dim, width, outputs, axis_name):
+  enc = ConvEncoder(_scale((64, 128, 256, 512), width), latent_dim, "conv", outputs, axis_name)
+  dec = ConvDecoder(None, _scale((512, 256, 128, 64), width), 3, 2, axis_name)
+  return Autoencoder(enc, dec, (64, 64, 3))
+
+
+def _mnist_mlp(latent_dim, width, outputs, axis_name):
+  del axis_name  # no BatchNorm
+  hidden = _scale((1024, 512, 256), width)
+  return Autoencoder(MLPEncoder(hidden, latent_dim, outputs),
+                     MLPDecoder(hidden[::-1], (28, 28, 1)), (28, 28, 1))
+
+
+ARCHITECTURES = {
+    "mnist_conv": _mnist_conv,
+    "celeba_a": _celeba_a,
+    "celeba_b": _celeba_b,
+    "mnist_mlp": _mnist_mlp,
+}
+
+
+def make_autoencoder(name: str, latent_dim: int, *, width: float = 1.0, outputs: int = 1,
+                     axis_name: str | None = None) -> Autoencoder:
+  """Builds the named architecture (see the module docstring).
+
+  Args:
+    name: a key of ``ARCHITECTURES``.
+    latent_dim: size of the latent code.
+    width: multiplier on every hidden width (1.0 = the paper's).
+    outputs: 1 for a deterministic encoder, 2 for a Gaussian one (mean, log-variance).
+    axis_name: pmap axis over which BatchNorm averages batch statistics.
+  """
+  if name not in ARCHITECTURES:
+    raise ValueError(f"unknown architecture {name!r}; known: {sorted(ARCHITECTURES)}")
+  if latent_dim <= 0:
+    raise ValueError(f"latent_dim must be positive, got {latent_dim}")
+  if width <= 0:
+    raise ValueError(f"width must be positive, got {width}")
+  if outputs not in (1, 2):
+    raise ValueError(f"outputs must be 1 (deterministic) or 2 (Gaussian encoder), got {outputs}")
+  return ARCHITECTURES[name](latent_dim, width, outputs, axis_name)

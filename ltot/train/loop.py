@@ -1,0 +1,177 @@
+"""The generic training loop: data-parallel steps, checkpoints, logs, evaluation, images."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import signal
+import time
+from typing import Any, Mapping
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import tqdm
+
+from ltot import viz
+from ltot.data.pipeline import Batches
+from ltot.train.checkpoint import Checkpointer
+from ltot.train.state import AXIS, Method
+
+__all__ = ["train", "evaluate", "write_images", "write_report", "TrainResult", "root_keys"]
+
+
+class TrainResult(dict):
+  """``{"state": final single-device state, "step": int, "preempted": bool}``."""
+
+
+def root_keys(seed: int) -> dict[str, jax.Array]:
+  """The run's keys, all derived from one root key: init, per-step, evaluation."""
+  init, step, evaluation = jax.random.split(jax.random.key(seed), 3)
+  return {"init": init, "step": step, "eval": evaluation}
+
+
+def _replicate(tree, devices):
+  """One copy of ``tree`` per device, stacked on a leading axis (what pmap consumes)."""
+  sharding = jax.sharding.NamedSharding(jax.sharding.Mesh(np.array(devices), (AXIS,)),
+                                        jax.sharding.PartitionSpec(AXIS))
+  return jax.device_put(jax.tree.map(lambda x: np.broadcast_to(np.asarray(x), (len(devices),) + np.shape(x)), tree),
+                        sharding)
+
+
+def _unreplicate(tree):
+  """The first device's copy of a replicated tree, as arrays on that device alone."""
+  return jax.tree.map(lambda x: x.addressable_shards[0].data[0], tree)
+
+
+def _to_python(metrics: Mapping[str, Any]) -> dict[str, float]:
+  return {k: float(v) for k, v in jax.device_get(dict(metrics)).items()}
+
+
+class _Preemption:
+  """Turns SIGTERM into a flag the loop checks between steps."""
+
+  def __init__(self):
+    self.requested = False
+
+  def __enter__(self):
+    self._old = signal.getsignal(signal.SIGTERM)
+    try:
+      signal.signal(signal.SIGTERM, self._handler)
+    except ValueError:  # not the main thread: leave signals alone
+      self._old = None
+    return self
+
+  def _handler(self, signum, frame):
+    del signum, frame
+    self.requested = True
+
+  def __exit__(self, *exc):
+    if self._old is not None:
+      signal.signal(signal.SIGTERM, self._old)
+
+
+def evaluate(method: Method, state: Any, images: np.ndarray, rng: jax.Array,
+             batch_size: int = 500) -> dict[str, float]:
+  """Example-weighted mean of ``method.evaluate`` over ``images`` [N, H, W, C] in chunks."""
+  totals: dict[str, float] = {}
+  step = jax.jit(method.evaluate)
+  for i, start in enumerate(range(0, len(images), batch_size)):
+    chunk = images[start:start + batch_size]
+    for k, v in _to_python(step(state, {"image": chunk}, jax.random.fold_in(rng, i))).items():
+      totals[k] = totals.get(k, 0.0) + v * len(chunk)
+  return {k: v / len(images) for k, v in totals.items()}
+
+
+def write_images(method: Method, state: Any, images: np.ndarray, rng: jax.Array,
+                 workdir: str, prefix: str = "") -> None:
+  """Writes ``samples.png`` (64 samples) and ``reconstructions.png`` (rows: data, reconstruction)."""
+  viz.save_image_grid(np.asarray(method.sample(state, rng, 64)), os.path.join(workdir, f"{prefix}samples.png"), 8)
+  originals = np.asarray(images[:32], np.float32) / 255.0
+  recons = np.asarray(method.reconstruct(state, images[:32]))
+  rows = np.concatenate([originals.reshape(4, 8, *originals.shape[1:]),
+                         recons.reshape(4, 8, *recons.shape[1:])], axis=1).reshape(-1, *originals.shape[1:])
+  viz.save_image_grid(rows, os.path.join(workdir, f"{prefix}reconstructions.png"), 8)
+
+
+def train(method: Method, train_images: np.ndarray, config: ml_collections.ConfigDict, workdir: str,
+          eval_images: np.ndarray | None = None, *, progress: bool = True) -> TrainResult:
+  """Trains ``method`` on ``train_images`` (uint8 [N, H, W, C]) for ``config.num_steps`` steps.
+
+  Resumes from the newest checkpoint in ``workdir/checkpoints``; writes
+  ``metrics.jsonl`` (train and eval lines), and at the end ``metrics.json``,
+  ``samples.png`` and ``reconstructions.png``. Uses ``config.num_devices`` local
+  devices (0: all); the global batch ``config.batch_size`` is split over them.
+  On SIGTERM it checkpoints the current step and returns with ``preempted=True``.
+  """
+  os.makedirs(workdir, exist_ok=True)
+  devices = jax.local_devices()
+  if config.num_devices:
+    if config.num_devices > len(devices):
+      raise ValueError(f"num_devices={config.num_devices} but only {len(devices)} local devices exist")
+    devices = devices[:config.num_devices]
+  batches = Batches({"image": train_images}, config.batch_size, seed=config.seed,
+                    num_devices=len(devices), process_index=jax.process_index(),
+                    process_count=jax.process_count())
+  keys = root_keys(config.seed)
+  example = {"image": train_images[:config.batch_size // (len(devices) * jax.process_count())]}
+  state = method.init(keys["init"], example)
+
+  ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), config.max_checkpoints)
+  restored = ckpt.restore(state)
+  start = 0
+  if restored is not None:
+    start, state = restored
+    logging.info("resumed from step %d", start)
+
+  p_step = jax.pmap(method.train_step, axis_name=AXIS, devices=devices, in_axes=(0, 0, None),
+                    donate_argnums=(0,))
+  rstate = _replicate(state, devices)
+  log_path = os.path.join(workdir, "metrics.jsonl")
+  preempted = False
+  with _Preemption() as preemption, open(log_path, "a") as log, tqdm.tqdm(
+      total=config.num_steps, initial=start, disable=not progress, mininterval=2.0,
+      desc=f"train {os.path.basename(os.path.normpath(workdir))}") as bar:
+    t0, done = time.time(), start
+    for step in range(start, config.num_steps):
+      if preemption.requested:
+        preempted = True
+        break
+      rstate, metrics = p_step(rstate, batches(step), jax.random.fold_in(keys["step"], step))
+      done = step + 1
+      if done % config.log_every == 0 or done == config.num_steps:
+        values = _to_python(_unreplicate(metrics))
+        bad = [k for k, v in values.items() if not math.isfinite(v)]
+        if bad:
+          raise FloatingPointError(f"non-finite {bad} at step {done}: {values}; the last good "
+                                   f"checkpoint (step {ckpt.latest_step()}) is kept in {workdir}")
+        values["steps_per_second"] = (done - start) / (time.time() - t0)
+        log.write(json.dumps({"step": done, "split": "train", **values}) + "\n")
+        log.flush()
+        bar.set_postfix({k: f"{v:.4g}" for k, v in values.items() if k != "steps_per_second"}, refresh=False)
+      if eval_images is not None and config.eval_every and done % config.eval_every == 0:
+        values = evaluate(method, _unreplicate(rstate), eval_images[:config.num_eval_examples], keys["eval"])
+        log.write(json.dumps({"step": done, "split": "eval", **values}) + "\n")
+        log.flush()
+      if done % config.checkpoint_every == 0:
+        ckpt.save(done, _unreplicate(rstate))
+      bar.update(1)
+  state = _unreplicate(rstate)
+  if ckpt.latest_step() != done:
+    ckpt.save(done, state)
+  ckpt.wait()
+  ckpt.close()
+  return TrainResult(state=state, step=done, preempted=preempted)
+
+
+def write_report(method: Method, state: Any, eval_images: np.ndarray, rng: jax.Array, workdir: str,
+                 step: int, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+  """Evaluates on ``eval_images`` and writes ``metrics.json``, ``samples.png``, ``reconstructions.png``."""
+  metrics = {"step": step, **evaluate(method, state, eval_images, rng), **(extra or {})}
+  with open(os.path.join(workdir, "metrics.json"), "w") as f:
+    json.dump(metrics, f, indent=2, sort_keys=True)
+  write_images(method, state, eval_images, jax.random.fold_in(rng, 1), workdir)
+  return metrics

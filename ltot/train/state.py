@@ -1,0 +1,83 @@
+"""The training state and the protocol every method implements for the generic loop."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Protocol
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+from flax.training import train_state
+
+__all__ = ["AXIS", "TrainState", "Method", "apply_loss", "adam_with_schedule"]
+
+AXIS = "devices"  # the pmap axis name: methods reduce gradients and BatchNorm statistics over it
+
+Metrics = Mapping[str, jnp.ndarray]
+
+
+class TrainState(train_state.TrainState):
+  """flax's immutable TrainState plus the BatchNorm statistics (empty dict if none)."""
+
+  batch_stats: Any = struct.field(default_factory=dict)
+
+
+class Method(Protocol):
+  """What the training loop needs from a method; everything else is the method's own.
+
+  ``train_step`` runs under ``jax.pmap(axis_name=AXIS)``: ``batch`` is this
+  device's shard, ``rng`` is the same key on every device, and the step must
+  reduce whatever depends on the whole batch over ``AXIS`` so that N devices give
+  the 1-device result.
+  """
+
+  def init(self, rng: jax.Array, batch: Mapping[str, jnp.ndarray]) -> Any:
+    """Initial state (a pytree, e.g. a TrainState) from a single-device example batch."""
+
+  def train_step(self, state: Any, batch: Mapping[str, jnp.ndarray], rng: jax.Array) -> tuple[Any, Metrics]:
+    """One optimisation step: ``state, batch, rng -> state, metrics`` (metrics reduced over devices)."""
+
+  def sample(self, state: Any, rng: jax.Array, num: int) -> jnp.ndarray:
+    """``num`` generated images [num, H, W, C] in [0, 1] (single device)."""
+
+  def reconstruct(self, state: Any, images: jnp.ndarray) -> jnp.ndarray:
+    """Reconstructions of ``images`` [n, H, W, C] (uint8 or [0, 1] floats), in [0, 1]."""
+
+  def evaluate(self, state: Any, batch: Mapping[str, jnp.ndarray], rng: jax.Array) -> Metrics:
+    """Held-out metrics on a single-device batch."""
+
+
+def apply_loss(state: TrainState,
+               loss_fn: Callable[[Any, Any], tuple[jnp.ndarray, tuple[Metrics, Any]]],
+               axis_name: str | None = AXIS) -> tuple[TrainState, Metrics]:
+  """One gradient step of ``state`` on ``loss_fn(params, batch_stats) -> (loss, (metrics, batch_stats))``.
+
+  Gradients and metrics are averaged over ``axis_name`` (each device's loss is the
+  mean over its equal-size shard, so the average is the whole batch's gradient).
+  """
+  (loss, (metrics, batch_stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+      state.params, state.batch_stats)
+  metrics = {"loss": loss, **metrics}
+  if axis_name is not None:
+    grads = jax.lax.pmean(grads, axis_name)
+    metrics = jax.lax.pmean(metrics, axis_name)
+  return state.apply_gradients(grads=grads, batch_stats=batch_stats), metrics
+
+
+def adam_with_schedule(lr: float, b1: float, b2: float, steps_per_epoch: int,
+                       decay_epochs: Mapping[int, float] | None = None) -> optax.GradientTransformation:
+  """Adam with a piecewise-constant learning rate: ``decay_epochs`` maps epoch -> lr multiplier.
+
+  WAE's MNIST schedule is lr 1e-3, x0.5 after 30 epochs and x0.1 after 50
+  (``{30: 0.5, 50: 0.1}`` as absolute multipliers of the base rate).
+  """
+  if lr <= 0:
+    raise ValueError(f"learning rate must be positive, got {lr}")
+  boundaries = {}
+  previous = 1.0
+  for epoch, mult in sorted((decay_epochs or {}).items()):
+    boundaries[int(epoch) * steps_per_epoch] = mult / previous
+    previous = mult
+  schedule = optax.piecewise_constant_schedule(lr, boundaries)
+  return optax.adam(schedule, b1=b1, b2=b2)

@@ -1,0 +1,74 @@
+"""The `ltot` command, run as a real subprocess the way users run it."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "experiments", "configs", "wae_mmd_mnist.py")
+
+
+def ltot(*args, env=None):
+  return subprocess.run([sys.executable, "-m", "ltot.cli", *args], capture_output=True, text=True,
+                        env={**os.environ, "XLA_FLAGS": "", **(env or {})}, timeout=600)
+
+
+@pytest.mark.parametrize("override,message", [
+    ("--config.batch_size=0", "config.batch_size must be a positive integer"),
+    ("--config.method=wea", "config.method='wea' is not one of"),
+    ("--config.dataset=mnsit", "config.dataset='mnsit' is not one of"),
+    ("--config.wae.kernel=laplace", "kernel must be 'imq' or 'rbf'"),
+    ("--config.model.arch=resnet", "unknown architecture 'resnet'"),
+])
+def test_bad_config_values_fail_fast(tmp_path, override, message):
+  r = ltot("train", f"--config={CONFIG}", override, f"--workdir={tmp_path}")
+  assert r.returncode != 0 and message in r.stderr, r.stderr[-2000:]
+  assert "Traceback" not in r.stderr
+  assert not (tmp_path / "checkpoints").exists()
+
+
+def test_unknown_or_mistyped_keys(tmp_path):
+  r = ltot("train", f"--config={CONFIG}", "--config.batch_sise=10", f"--workdir={tmp_path}")
+  assert r.returncode == 2 and "batch_sise" in r.stderr
+  r = ltot("train", f"--config={CONFIG}", "--config.batch_size=ten", f"--workdir={tmp_path}")
+  assert r.returncode == 2 and "batch_size" in r.stderr
+
+
+def test_usage_errors(tmp_path):
+  assert ltot().returncode == 2
+  r = ltot("train", f"--config={CONFIG}")
+  assert r.returncode == 2 and "needs --workdir" in r.stderr
+  r = ltot("eval", f"--workdir={tmp_path}")
+  assert r.returncode == 2 and "no config.json" in r.stderr
+
+
+@pytest.mark.slow
+def test_train_eval_sample_end_to_end(tmp_path):
+  workdir = tmp_path / "run"
+  r = ltot("train", f"--config={CONFIG}", "--config.num_steps=30", "--config.log_every=10",
+           "--config.checkpoint_every=20", "--config.eval_every=20", "--config.num_eval_examples=200",
+           "--config.model.width=0.03125", f"--workdir={workdir}")
+  assert r.returncode == 0, r.stderr[-3000:]
+  metrics = json.load(open(workdir / "metrics.json"))
+  assert metrics["step"] == 30 and 0 < metrics["recon_mse"] < 0.2
+  for name in ("samples.png", "reconstructions.png"):
+    assert Image.open(workdir / name).size[0] > 100
+  lines = [json.loads(l) for l in open(workdir / "metrics.jsonl")]
+  assert [l["step"] for l in lines if l["split"] == "train"] == [10, 20, 30]
+  assert [l["step"] for l in lines if l["split"] == "eval"] == [20]
+  assert sorted(os.listdir(workdir / "checkpoints")) == ["20", "30"]
+
+  r = ltot("eval", f"--workdir={workdir}", "--num-samples=500")
+  assert r.returncode == 0, r.stderr[-3000:]
+  assert json.loads(r.stdout)["step"] == 30
+
+  r = ltot("sample", f"--workdir={workdir}", "--num=7", f"--out={tmp_path / 's.npy'}")
+  assert r.returncode == 0, r.stderr[-3000:]
+  samples = np.load(tmp_path / "s.npy")
+  assert samples.shape == (7, 28, 28, 1) and samples.min() >= 0 and samples.max() <= 1
+  r = ltot("sample", f"--workdir={workdir}", "--num=7", f"--out={tmp_path / 's.txt'}")
+  assert r.returncode == 2 and "--out" in r.stderr

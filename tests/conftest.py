@@ -1,0 +1,26 @@
+"""Shared fixtures. Tests run on the CPU; data-parallel tests force 4 host devices
+in a subprocess-free way by setting XLA_FLAGS before jax is first imported."""
+
+import os
+
+# Four CPU devices for the data-parallel tests; 1-device runs select devices[:1].
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def mnist():
+  """Real MNIST (prepared once into the TFDS data dir); skips with the how-to if absent."""
+  from ltot import data
+  try:
+    return {"train": data.load("mnist", "train"), "test": data.load("mnist", "test")}
+  except data.MissingDataError as e:
+    pytest.fail(f"real MNIST is required by the test suite: {e}")
+
+
+@pytest.fixture
+def rng():
+  return np.random.default_rng(0)

@@ -1,0 +1,103 @@
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ltot.nn import MLP, UpConv4x4, make_autoencoder
+
+
+def _count(tree):
+  return sum(int(np.prod(x.shape)) for x in jax.tree.leaves(tree))
+
+
+def conv(k, cin, cout):
+  return k * k * cin * cout + cout
+
+
+def dense(i, o):
+  return i * o + o
+
+
+def bn(c):
+  return 2 * c
+
+
+def conv_bn(k, cin, cout):
+  """A conv followed by BatchNorm: no conv bias (BatchNorm's shift replaces it)."""
+  return k * k * cin * cout + bn(cout)
+
+
+def _expected(name, d):
+  """Parameter counts written out from the papers' layer lists (TWAE Sec. 5.1)."""
+  if name == "mnist_conv":
+    enc = conv_bn(4, 1, 128) + conv_bn(4, 128, 256) + conv_bn(4, 256, 512) \
+        + conv_bn(4, 512, 1024) + dense(2 * 2 * 1024, d)
+    dec = dense(d, 7 * 7 * 1024) + conv_bn(4, 1024, 512) + conv_bn(4, 512, 256) + conv(4, 256, 1)
+  elif name == "celeba_a":
+    enc = conv_bn(4, 3, 128) + conv_bn(4, 128, 256) + conv_bn(4, 256, 512) \
+        + conv_bn(4, 512, 1024) + dense(4 * 4 * 1024, d)
+    dec = dense(d, 8 * 8 * 1024) + conv_bn(4, 1024, 512) + conv_bn(4, 512, 256) \
+        + conv_bn(4, 256, 128) + conv(4, 128, 3)
+  elif name == "celeba_b":
+    enc = conv_bn(4, 3, 64) + conv_bn(4, 64, 128) + conv_bn(4, 128, 256) \
+        + conv_bn(4, 256, 512) + conv(4, 512, d)
+    dec = conv_bn(4, d, 512) + conv_bn(4, 512, 256) + conv_bn(4, 256, 128) \
+        + conv_bn(4, 128, 64) + conv(4, 64, 3)
+  else:
+    enc = dense(784, 1024) + dense(1024, 512) + dense(512, 256) + dense(256, d)
+    dec = dense(d, 256) + dense(256, 512) + dense(512, 1024) + dense(1024, 784)
+  return enc, dec
+
+
+@pytest.mark.parametrize("name,shape,d", [("mnist_conv", (28, 28, 1), 8), ("celeba_a", (64, 64, 3), 64),
+                                          ("celeba_b", (64, 64, 3), 64), ("mnist_mlp", (28, 28, 1), 8)])
+def test_shapes_and_parameter_counts(name, shape, d):
+  ae = make_autoencoder(name, d)
+  assert ae.image_shape == shape
+  x = jnp.zeros((2,) + shape)
+  enc = jax.eval_shape(ae.encoder.init, jax.random.key(0), x)
+  z = jax.eval_shape(lambda v: ae.encoder.apply(v, x), enc)
+  assert z.shape == (2, d)
+  dec = jax.eval_shape(ae.decoder.init, jax.random.key(0), jnp.zeros((2, d)))
+  out = jax.eval_shape(lambda v: ae.decoder.apply(v, jnp.zeros((2, d))), dec)
+  assert out.shape == (2,) + shape
+  assert (_count(enc["params"]), _count(dec["params"])) == _expected(name, d)
+
+
+def test_width_knob_and_gaussian_encoder():
+  ae = make_autoencoder("mnist_conv", 8, width=0.0625, outputs=2)
+  x = jnp.zeros((3, 28, 28, 1))
+  v = ae.encoder.init(jax.random.key(0), x)
+  assert ae.encoder.apply(v, x).shape == (3, 16)
+  assert v["params"]["Conv_0"]["kernel"].shape == (4, 4, 1, 8)
+
+
+def test_bad_architecture_arguments():
+  with pytest.raises(ValueError, match="unknown architecture"):
+    make_autoencoder("dcgan", 8)
+  with pytest.raises(ValueError, match="latent_dim"):
+    make_autoencoder("mnist_conv", 0)
+  with pytest.raises(ValueError, match="outputs"):
+    make_autoencoder("mnist_conv", 8, outputs=3)
+
+
+def test_upconv_equals_flax_conv_transpose():
+  x = jax.random.normal(jax.random.key(1), (3, 5, 6, 7))
+  ref = nn.ConvTranspose(4, (4, 4), strides=(2, 2), padding="SAME")
+  variables = ref.init(jax.random.key(0), x)
+  variables = jax.tree.map(lambda a: jax.random.normal(jax.random.key(2), a.shape), variables)
+  fast = UpConv4x4(4)
+  assert jax.tree.map(jnp.shape, fast.init(jax.random.key(0), x)) == jax.tree.map(jnp.shape, variables)
+  np.testing.assert_allclose(fast.apply(variables, x), ref.apply(variables, x), atol=1e-5)
+  g_ref = jax.grad(lambda v: jnp.sum(ref.apply(v, x) ** 2))(variables)
+  g_fast = jax.grad(lambda v: jnp.sum(fast.apply(v, x) ** 2))(variables)
+  for a, b in zip(jax.tree.leaves(g_fast), jax.tree.leaves(g_ref)):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
+
+
+def test_mlp_paper_widths():
+  # OTgen's toy map: 4 x 512 LeakyReLU layers and a 2-unit output.
+  m = MLP((512,) * 4, 2, "leaky_relu")
+  v = m.init(jax.random.key(0), jnp.zeros((1, 2)))
+  assert _count(v) == dense(2, 512) + 3 * dense(512, 512) + dense(512, 2)

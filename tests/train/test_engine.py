@@ -1,0 +1,115 @@
+import dataclasses
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+
+from ltot import methods, train
+
+
+def tiny_config(**overrides):
+  c = ml_collections.ConfigDict(dict(
+      method="wae", dataset="mnist", seed=0, num_devices=1, batch_size=16, num_steps=4, log_every=1,
+      eval_every=0, num_eval_examples=64, checkpoint_every=2, max_checkpoints=5,
+      model=dict(arch="mnist_conv", latent_dim=8, width=1 / 32),
+      optim=dict(lr=1e-3, b1=0.5, b2=0.999, decay_epochs=((30, 0.5),)),
+      wae=dict(penalty="mmd", lam=10.0, kernel="imq", kernel_scales=(1.0,), prior_var=1.0, recon_weight=1.0)))
+  c.update_from_flattened_dict(overrides)
+  return c
+
+
+@pytest.fixture(scope="module")
+def images(mnist):
+  return mnist["train"].images[:256]
+
+
+def _run(config, images, workdir):
+  method = methods.build(config, steps_per_epoch=len(images) // config.batch_size)
+  return train.train(method, images, config, str(workdir), progress=False)
+
+
+def _leaves(state):
+  return jax.tree.leaves((state.params, state.batch_stats, state.opt_state))
+
+
+def test_train_state_is_immutable(images):
+  config = tiny_config()
+  method = methods.build(config, 16)
+  state = method.init(jax.random.key(0), {"image": images[:4]})
+  with pytest.raises(dataclasses.FrozenInstanceError):
+    state.step = 3
+  new = state.replace(step=3)
+  assert int(state.step) == 0 and int(new.step) == 3
+
+
+def test_one_device_equals_four_devices(images, tmp_path):
+  assert jax.local_device_count() >= 4, "conftest forces 4 CPU devices"
+  one = _run(tiny_config(num_steps=3), images, tmp_path / "one")["state"]
+  four = _run(tiny_config(num_steps=3, num_devices=4), images, tmp_path / "four")["state"]
+  assert not np.allclose(_leaves(one)[0], method_init_leaf(images))  # training moved the weights
+  for a, b in zip(_leaves(one), _leaves(four)):
+    np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
+
+
+def method_init_leaf(images):
+  config = tiny_config()
+  state = methods.build(config, 16).init(train.root_keys(config.seed)["init"], {"image": images[:16]})
+  return _leaves(state)[0]
+
+
+def test_resume_is_bitwise_equal_to_uninterrupted(images, tmp_path):
+  full = _run(tiny_config(num_steps=4), images, tmp_path / "full")
+  assert full["step"] == 4
+  first = _run(tiny_config(num_steps=2), images, tmp_path / "resumed")
+  assert first["step"] == 2
+  resumed = _run(tiny_config(num_steps=4), images, tmp_path / "resumed")
+  for a, b in zip(_leaves(full["state"]), _leaves(resumed["state"])):
+    np.testing.assert_array_equal(a, b)
+  lines = [json.loads(l) for l in open(tmp_path / "resumed" / "metrics.jsonl")]
+  assert [l["step"] for l in lines] == [1, 2, 3, 4]
+
+
+def test_checkpoint_roundtrip_and_corrupt_latest_falls_back(images, tmp_path):
+  config = tiny_config(num_steps=4)
+  state = _run(config, images, tmp_path)["state"]
+  ckpt = train.Checkpointer(tmp_path / "checkpoints")
+  template = methods.build(config, 16).init(jax.random.key(1), {"image": images[:16]})
+  step, restored = ckpt.restore(template)
+  assert step == 4
+  for a, b in zip(_leaves(state), _leaves(restored)):
+    np.testing.assert_array_equal(a, b)
+  # Truncate every data file of the latest checkpoint: restore falls back to step 2.
+  for root, _, files in os.walk(tmp_path / "checkpoints" / "4"):
+    for name in files:
+      with open(os.path.join(root, name), "r+b") as f:
+        f.truncate(0)
+  step, _ = train.Checkpointer(tmp_path / "checkpoints").restore(template)
+  assert step == 2
+
+
+def test_mismatched_checkpoint_is_a_clear_error(images, tmp_path):
+  _run(tiny_config(num_steps=2), images, tmp_path)
+  other = methods.build(tiny_config(**{"model.latent_dim": 4}), 16)
+  template = other.init(jax.random.key(0), {"image": images[:16]})
+  with pytest.raises(RuntimeError, match="does the config match"):
+    train.Checkpointer(tmp_path / "checkpoints").restore(template)
+
+
+def test_adam_schedule_piecewise():
+  # WAE MNIST: 1e-3, x0.5 after epoch 30, x0.1 (absolute) after epoch 50. With a constant
+  # gradient, Adam's bias-corrected step is exactly -lr(step) (up to eps).
+  tx = train.adam_with_schedule(1e-3, 0.5, 0.999, steps_per_epoch=10, decay_epochs={30: 0.5, 50: 0.1})
+  params = jnp.zeros(())
+  opt_state = tx.init(params)
+  sizes = []
+  for _ in range(520):
+    updates, opt_state = tx.update(jnp.ones(()), opt_state, params)
+    sizes.append(-float(updates))
+  assert [sizes[s] for s in (0, 299, 300, 499, 500, 519)] == pytest.approx(
+      [1e-3, 1e-3, 5e-4, 5e-4, 1e-4, 1e-4], rel=1e-5)
+  with pytest.raises(ValueError, match="learning rate"):
+    train.adam_with_schedule(0.0, 0.5, 0.999, 10)
