@@ -6,9 +6,27 @@ import logging
 import os
 from typing import Any
 
+import jax
+import numpy as np
 import orbax.checkpoint as ocp
 
 __all__ = ["Checkpointer"]
+
+
+def _path(keys) -> str:
+  return "/".join(str(getattr(k, "key", getattr(k, "name", getattr(k, "idx", k)))) for k in keys)
+
+
+def _shape_mismatches(template: Any, metadata: Any) -> list[str]:
+  """Arrays whose saved shape differs from the template's (paths as a/b/c)."""
+  saved = {_path(p): tuple(m.shape) for p, m in jax.tree_util.tree_leaves_with_path(metadata)
+           if hasattr(m, "shape")}
+  out = []
+  for p, leaf in jax.tree_util.tree_leaves_with_path(template):
+    name, shape = _path(p), tuple(np.shape(leaf))
+    if name in saved and saved[name] != shape:
+      out.append(f"{name}: saved {saved[name]}, this config {shape}")
+  return out
 
 
 class Checkpointer:
@@ -17,7 +35,8 @@ class Checkpointer:
   def __init__(self, directory: str | os.PathLike, max_to_keep: int = 3):
     self.manager = ocp.CheckpointManager(
         os.path.abspath(directory),
-        options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True))
+        options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True),
+        item_handlers=ocp.StandardCheckpointHandler())
 
   def save(self, step: int, state: Any) -> None:
     self.manager.save(step, args=ocp.args.StandardSave(state), force=True)
@@ -31,21 +50,32 @@ class Checkpointer:
   def restore(self, template: Any) -> tuple[int, Any] | None:
     """(step, state) from the newest checkpoint that reads back, or None if there is none.
 
-    A checkpoint that fails to read is skipped with a warning (nothing is deleted);
-    if none reads (e.g. the config's shapes differ from the saved ones), raises
-    RuntimeError with every step's error.
+    Shapes are checked against the saved metadata first: a mismatch (say, another
+    latent dimension) raises ValueError naming the arrays, before anything is
+    read. A checkpoint that fails to read is skipped with a warning (nothing is
+    deleted); if none reads, raises RuntimeError with every step's error.
     """
     errors = []
     for step in sorted(self.manager.all_steps(), reverse=True):
       try:
-        return step, self.manager.restore(step, args=ocp.args.StandardRestore(template))
-      except Exception as e:  # orbax raises assorted errors on truncated or mismatched files
-        logging.warning("checkpoint at step %d is unreadable (%s: %s); trying an older one",
-                        step, type(e).__name__, e)
-        errors.append(f"step {step}: {type(e).__name__}: {e}")
+        metadata = self.manager.item_metadata(step)
+      except Exception as e:  # unreadable metadata: treat like a corrupted checkpoint
+        metadata, error = None, e
+      if metadata is not None:
+        mismatches = _shape_mismatches(template, metadata)
+        if mismatches:
+          raise ValueError(f"the checkpoint at step {step} in {self.manager.directory} does not fit "
+                           "this config (does the config match the one that wrote it?): "
+                           + "; ".join(mismatches[:5]))
+        try:
+          return step, self.manager.restore(step, args=ocp.args.StandardRestore(template))
+        except Exception as e:  # orbax raises assorted errors on truncated files
+          error = e
+      logging.warning("checkpoint at step %d is unreadable (%s: %s); trying an older one",
+                      step, type(error).__name__, error)
+      errors.append(f"step {step}: {type(error).__name__}: {error}")
     if errors:
-      raise RuntimeError(f"no checkpoint in {self.manager.directory} matches this run's state "
-                         "(does the config match the one that wrote them?):\n" + "\n".join(errors))
+      raise RuntimeError(f"no checkpoint in {self.manager.directory} could be read:\n" + "\n".join(errors))
     return None
 
   def close(self) -> None:
