@@ -88,11 +88,11 @@ def _train(workdir: str) -> int:
   with open(os.path.join(workdir, "config.json"), "w") as f:
     f.write(config.to_json(indent=2, sort_keys=True))
   result = train.train(method, train_data.images, config, workdir, eval_images=test.images)
-  if result["preempted"]:
-    print(f"ltot: preempted; checkpoint saved at step {result['step']} in {workdir}", file=sys.stderr)
+  if result.preempted:
+    print(f"ltot: preempted; checkpoint saved at step {result.step} in {workdir}", file=sys.stderr)
     return 0
-  metrics = train.write_report(method, result["state"], test.images, train.root_keys(config.seed)["eval"],
-                               workdir, result["step"])
+  metrics = train.write_report(method, result.state, test.images, train.root_keys(config.seed)["eval"],
+                               workdir, result.step)
   print(json.dumps(metrics, indent=2, sort_keys=True))
   print(f"wrote {workdir}/metrics.json, samples.png, reconstructions.png")
   return 0

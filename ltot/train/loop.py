@@ -8,7 +8,7 @@ import math
 import os
 import signal
 import time
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -24,8 +24,12 @@ from ltot.train.state import AXIS, Method
 __all__ = ["train", "evaluate", "write_images", "write_report", "TrainResult", "root_keys"]
 
 
-class TrainResult(dict):
-  """``{"state": final single-device state, "step": int, "preempted": bool}``."""
+class TrainResult(NamedTuple):
+  """The final single-device state, the number of steps done, and whether SIGTERM cut the run short."""
+
+  state: Any
+  step: int
+  preempted: bool
 
 
 def root_keys(seed: int) -> dict[str, jax.Array]:
@@ -164,7 +168,7 @@ def train(method: Method, train_images: np.ndarray, config: ml_collections.Confi
     ckpt.save(done, state)
   ckpt.wait()
   ckpt.close()
-  return TrainResult(state=state, step=done, preempted=preempted)
+  return TrainResult(state, done, preempted)
 
 
 def write_report(method: Method, state: Any, eval_images: np.ndarray, rng: jax.Array, workdir: str,

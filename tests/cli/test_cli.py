@@ -72,3 +72,26 @@ def test_train_eval_sample_end_to_end(tmp_path):
   assert samples.shape == (7, 28, 28, 1) and samples.min() >= 0 and samples.max() <= 1
   r = ltot("sample", f"--workdir={workdir}", "--num=7", f"--out={tmp_path / 's.txt'}")
   assert r.returncode == 2 and "--out" in r.stderr
+
+
+@pytest.mark.slow
+def test_sigterm_checkpoints_and_exits_zero(tmp_path):
+  import signal
+  import time
+  workdir = tmp_path / "run"
+  proc = subprocess.Popen(
+      [sys.executable, "-m", "ltot.cli", "train", f"--config={CONFIG}", "--config.num_steps=100000",
+       "--config.log_every=5", "--config.checkpoint_every=100000", "--config.model.width=0.03125",
+       f"--workdir={workdir}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+      env={**os.environ, "XLA_FLAGS": ""})
+  deadline = time.time() + 300
+  while time.time() < deadline and not (workdir / "metrics.jsonl").is_file():
+    time.sleep(0.5)
+  while time.time() < deadline and (workdir / "metrics.jsonl").stat().st_size == 0:
+    time.sleep(0.5)
+  proc.send_signal(signal.SIGTERM)
+  _, err = proc.communicate(timeout=300)
+  assert proc.returncode == 0, err[-3000:]
+  steps = [int(s) for s in os.listdir(workdir / "checkpoints")]
+  assert len(steps) == 1 and 5 <= steps[0] < 100000
+  assert f"checkpoint saved at step {steps[0]}" in err

@@ -48,8 +48,8 @@ def test_train_state_is_immutable(images):
 
 def test_one_device_equals_four_devices(images, tmp_path):
   assert jax.local_device_count() >= 4, "conftest forces 4 CPU devices"
-  one = _run(tiny_config(num_steps=3), images, tmp_path / "one")["state"]
-  four = _run(tiny_config(num_steps=3, num_devices=4), images, tmp_path / "four")["state"]
+  one = _run(tiny_config(num_steps=3), images, tmp_path / "one").state
+  four = _run(tiny_config(num_steps=3, num_devices=4), images, tmp_path / "four").state
   assert not np.allclose(_leaves(one)[0], method_init_leaf(images))  # training moved the weights
   for a, b in zip(_leaves(one), _leaves(four)):
     np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
@@ -63,11 +63,11 @@ def method_init_leaf(images):
 
 def test_resume_is_bitwise_equal_to_uninterrupted(images, tmp_path):
   full = _run(tiny_config(num_steps=4), images, tmp_path / "full")
-  assert full["step"] == 4
+  assert full.step == 4
   first = _run(tiny_config(num_steps=2), images, tmp_path / "resumed")
-  assert first["step"] == 2
+  assert first.step == 2
   resumed = _run(tiny_config(num_steps=4), images, tmp_path / "resumed")
-  for a, b in zip(_leaves(full["state"]), _leaves(resumed["state"])):
+  for a, b in zip(_leaves(full.state), _leaves(resumed.state)):
     np.testing.assert_array_equal(a, b)
   lines = [json.loads(l) for l in open(tmp_path / "resumed" / "metrics.jsonl")]
   assert [l["step"] for l in lines] == [1, 2, 3, 4]
@@ -75,7 +75,7 @@ def test_resume_is_bitwise_equal_to_uninterrupted(images, tmp_path):
 
 def test_checkpoint_roundtrip_and_corrupt_latest_falls_back(images, tmp_path):
   config = tiny_config(num_steps=4)
-  state = _run(config, images, tmp_path)["state"]
+  state = _run(config, images, tmp_path).state
   ckpt = train.Checkpointer(tmp_path / "checkpoints")
   template = methods.build(config, 16).init(jax.random.key(1), {"image": images[:16]})
   step, restored = ckpt.restore(template)
