@@ -90,15 +90,14 @@ def evaluate(method: Method, state: Any, images: np.ndarray, rng: jax.Array,
   return {k: v / len(images) for k, v in totals.items()}
 
 
-def write_images(method: Method, state: Any, images: np.ndarray, rng: jax.Array,
-                 workdir: str, prefix: str = "") -> None:
+def write_images(method: Method, state: Any, images: np.ndarray, rng: jax.Array, workdir: str) -> None:
   """Writes ``samples.png`` (64 samples) and ``reconstructions.png`` (rows: data, reconstruction)."""
-  viz.save_image_grid(np.asarray(method.sample(state, rng, 64)), os.path.join(workdir, f"{prefix}samples.png"), 8)
+  viz.save_image_grid(np.asarray(method.sample(state, rng, 64)), os.path.join(workdir, "samples.png"), 8)
   originals = np.asarray(images[:32], np.float32) / 255.0
   recons = np.asarray(method.reconstruct(state, images[:32]))
   rows = np.concatenate([originals.reshape(4, 8, *originals.shape[1:]),
                          recons.reshape(4, 8, *recons.shape[1:])], axis=1).reshape(-1, *originals.shape[1:])
-  viz.save_image_grid(rows, os.path.join(workdir, f"{prefix}reconstructions.png"), 8)
+  viz.save_image_grid(rows, os.path.join(workdir, "reconstructions.png"), 8)
 
 
 def train(method: Method, train_images: np.ndarray, config: ml_collections.ConfigDict, workdir: str,
@@ -146,11 +145,13 @@ def train(method: Method, train_images: np.ndarray, config: ml_collections.Confi
         break
       rstate, metrics = p_step(rstate, batches(step), jax.random.fold_in(keys["step"], step))
       done = step + 1
-      if done % config.log_every == 0 or done == config.num_steps:
+      checkpoint_now = done % config.checkpoint_every == 0
+      if done % config.log_every == 0 or done == config.num_steps or checkpoint_now:
         values = _to_python(_unreplicate(metrics))
         bad = [k for k, v in values.items() if not math.isfinite(v)]
-        if bad:
-          raise FloatingPointError(f"non-finite {bad} at step {done}: {values}; the last good "
+        if bad:  # never checkpoint a diverged state
+          ckpt.wait()
+          raise FloatingPointError(f"non-finite {bad} by step {done}: {values}; the last good "
                                    f"checkpoint (step {ckpt.latest_step()}) is kept in {workdir}")
         values["steps_per_second"] = (done - start) / (time.time() - t0)
         log.write(json.dumps({"step": done, "split": "train", **values}) + "\n")
@@ -160,7 +161,7 @@ def train(method: Method, train_images: np.ndarray, config: ml_collections.Confi
         values = evaluate(method, _unreplicate(rstate), eval_images[:config.num_eval_examples], keys["eval"])
         log.write(json.dumps({"step": done, "split": "eval", **values}) + "\n")
         log.flush()
-      if done % config.checkpoint_every == 0:
+      if checkpoint_now:
         ckpt.save(done, _unreplicate(rstate))
       bar.update(1)
   state = _unreplicate(rstate)

@@ -113,3 +113,13 @@ def test_adam_schedule_piecewise():
       [1e-3, 1e-3, 5e-4, 5e-4, 1e-4, 1e-4], rel=1e-5)
   with pytest.raises(ValueError, match="learning rate"):
     train.adam_with_schedule(0.0, 0.5, 0.999, 10)
+
+
+def test_divergence_stops_and_keeps_only_finite_checkpoints(images, tmp_path):
+  config = tiny_config(num_steps=40, log_every=7, checkpoint_every=1, **{"optim.lr": 1e36})
+  with pytest.raises(FloatingPointError, match="non-finite .* by step"):
+    _run(config, images, tmp_path)
+  ckpt = train.Checkpointer(tmp_path / "checkpoints", max_to_keep=5)
+  template = methods.build(config, 16).init(jax.random.key(0), {"image": images[:16]})
+  step, state = ckpt.restore(template)
+  assert step >= 1 and all(np.all(np.isfinite(x)) for x in _leaves(state))
