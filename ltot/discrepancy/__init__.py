@@ -1,5 +1,13 @@
-"""Estimators of D(Q_z, P_z): ``f(x [n, d], y [n, d], *, rng=None, ...) -> scalar``."""
+"""Estimators of D(Q_z, P_z): ``f(x [n, d], y [n, d], *, rng=None, ...) -> scalar``, differentiable in x."""
 
+from ltot.discrepancy.gaussian import gaussian_w2, nuclear_norm
 from ltot.discrepancy.mmd import mmd, pairwise_sq_dists
+from ltot.discrepancy.sliced import (distributional_sliced_wasserstein, generalized_sliced_wasserstein,
+                                     max_sliced_wasserstein, projected_wasserstein, random_directions, sort_last_axis,
+                                     sliced_wasserstein)
 
-__all__ = ["mmd", "pairwise_sq_dists"]
+__all__ = [
+    "gaussian_w2", "nuclear_norm", "mmd", "pairwise_sq_dists", "distributional_sliced_wasserstein",
+    "generalized_sliced_wasserstein", "max_sliced_wasserstein", "projected_wasserstein",
+    "random_directions", "sliced_wasserstein", "sort_last_axis",
+]
