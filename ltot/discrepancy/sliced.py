@@ -3,19 +3,18 @@
 All return SW_p^p-style quantities (no final 1/p root): the mean over directions
 of ``mean_i |sort(x.theta)_i - sort(y.theta)_i|^p`` for equal-size samples.
 
-Sorting dominates the cost. XLA's CPU sort is ~20x slower than NumPy's, so on
-the CPU backend the sort permutation comes from NumPy (a ``pure_callback``) and
-the sorted values from a differentiable gather; other backends use XLA's sort.
-Values and gradients are identical (see experiments/benchmarks/sliced.py).
+Sorting dominates the cost; ``ltot._sorting.sort_last_axis`` uses NumPy's sort on
+the CPU backend and XLA's elsewhere, with identical values and gradients (see
+experiments/benchmarks/sliced.py).
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from ltot._checks import check_points, check_same_dim
+from ltot._sorting import sort_last_axis
 
 __all__ = [
     "random_directions", "sort_last_axis", "projected_wasserstein", "sliced_wasserstein", "max_sliced_wasserstein",
@@ -27,21 +26,6 @@ def random_directions(rng: jax.Array, num: int, dim: int, dtype=jnp.float32) -> 
   """``num`` directions uniform on the unit sphere S^{dim-1}: [num, dim]."""
   v = jax.random.normal(rng, (num, dim), dtype)
   return v / jnp.linalg.norm(v, axis=-1, keepdims=True)
-
-
-def _numpy_argsort(a: np.ndarray) -> np.ndarray:
-  return np.argsort(a, axis=-1).astype(np.int32)
-
-
-def sort_last_axis(a: jnp.ndarray) -> jnp.ndarray:
-  """``jnp.sort(a, axis=-1)``, differentiable, using NumPy's sort on the CPU backend."""
-
-  def on_cpu(a):
-    perm = jax.pure_callback(_numpy_argsort, jax.ShapeDtypeStruct(a.shape, jnp.int32),
-                             jax.lax.stop_gradient(a), vmap_method="broadcast_all")
-    return jnp.take_along_axis(a, perm, axis=-1)
-
-  return jax.lax.platform_dependent(a, cpu=on_cpu, default=lambda a: jnp.sort(a, axis=-1))
 
 
 def projected_wasserstein(xp: jnp.ndarray, yp: jnp.ndarray, p: float = 2) -> jnp.ndarray:
