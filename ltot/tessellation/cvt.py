@@ -1,0 +1,158 @@
+"""Uniform unit-ball prior, its Voronoi tessellations by Lloyd / MacQueen (TWAE Sec. 2.4)."""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from ltot._checks import check_points
+
+__all__ = ["Tessellation", "sample_ball", "assign_regions", "cvt", "quantization_energy"]
+
+
+@struct.dataclass
+class Tessellation:
+  """Generators [m, d] and the clustering energy (TWAE eq. 14) before each iteration [num_iters]."""
+
+  generators: jnp.ndarray
+  energy: jnp.ndarray
+
+
+def sample_ball(rng: jax.Array, num: int, dim: int, radius: float = 1.0) -> jnp.ndarray:
+  """[num, dim] points uniform in the ball of ``radius``: uniform direction, radius r * U^(1/dim)."""
+  if num < 0 or dim < 1 or not radius > 0:
+    raise ValueError(f"need num >= 0, dim >= 1, radius > 0; got num={num}, dim={dim}, radius={radius}")
+  k_dir, k_rad = jax.random.split(rng)
+  v = jax.random.normal(k_dir, (num, dim))
+  v = v / jnp.linalg.norm(v, axis=1, keepdims=True)
+  return v * (radius * jax.random.uniform(k_rad, (num, 1)) ** (1.0 / dim))
+
+
+def _nearest(z: jnp.ndarray, generators: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
+  """(labels [n], squared distance [n]) to the nearest generator, matmul form."""
+  half = 0.5 * jnp.sum(generators * generators, -1)[None] - z @ generators.T  # |g|^2/2 - <z, g>
+  labels = jnp.argmin(half, axis=1)
+  sq = jnp.maximum(jnp.sum(z * z, -1) + 2.0 * jnp.take_along_axis(half, labels[:, None], 1)[:, 0], 0.0)
+  return labels.astype(jnp.int32), sq
+
+
+@functools.partial(jax.jit, static_argnames="chunk")
+def _assign_chunked(z, generators, chunk):
+  n, d = z.shape
+  pad = (-n) % chunk
+  blocks = jnp.pad(z, ((0, pad), (0, 0))).reshape(-1, chunk, d)
+  labels = jax.lax.map(lambda b: _nearest(b, generators)[0], blocks)
+  return labels.reshape(-1)[:n]
+
+
+def assign_regions(z: jnp.ndarray, generators: jnp.ndarray, *, chunk: int = 8192) -> jnp.ndarray:
+  """Index [n] int32 of the nearest generator of each z [n, d] (generators [m, d]).
+
+  Works through z in chunks of ``chunk`` rows, so memory is O(chunk * m), not O(n * m).
+  """
+  z, generators = jnp.asarray(z), jnp.asarray(generators)
+  check_points("z", z)
+  check_points("generators", generators)
+  if z.shape[1] != generators.shape[1]:
+    raise ValueError(f"z has dimension {z.shape[1]} but generators have {generators.shape[1]}")
+  return _assign_chunked(z, generators, int(min(chunk, z.shape[0])))
+
+
+def quantization_energy(samples: jnp.ndarray, generators: jnp.ndarray) -> jnp.ndarray:
+  """Monte-Carlo estimate of eq. 14 for the uniform density: mean_x min_i |x - z_i|^2."""
+  return jnp.mean(_nearest(samples, generators)[1])
+
+
+def _lloyd(samples, init, num_iters):
+  m = init.shape[0]
+
+  def step(g, _):
+    labels, sq = _nearest(samples, g)
+    sums = jax.ops.segment_sum(samples, labels, m)
+    counts = jax.ops.segment_sum(jnp.ones_like(labels, samples.dtype), labels, m)
+    new = jnp.where(counts[:, None] > 0, sums / jnp.maximum(counts, 1)[:, None], g)  # empty: keep
+    return new, jnp.mean(sq)
+
+  return jax.lax.scan(step, init, None, length=num_iters)
+
+
+def _macqueen(rng, init, num_iters, num_samples, dim):
+  """Probabilistic Lloyd: one fresh uniform point at a time moves its nearest generator (TWAE Sec. 2.4)."""
+  m = init.shape[0]
+
+  def one_point(carry, y):
+    g, j = carry
+    i = jnp.argmin(jnp.sum((g - y) ** 2, -1))
+    g = g.at[i].set((j[i] * g[i] + y) / (j[i] + 1))
+    return (g, j.at[i].add(1)), None
+
+  def sweep(carry, key):
+    points = sample_ball(key, num_samples, dim)
+    energy = quantization_energy(points, carry[0])
+    return jax.lax.scan(one_point, carry, points)[0], energy
+
+  (g, _), energy = jax.lax.scan(sweep, (init, jnp.ones((m,), init.dtype)), jax.random.split(rng, num_iters))
+  return g, energy
+
+
+def _kmeans_pp(rng, samples, m):
+  """k-means++ seeding on the samples (D^2 sampling)."""
+  keys = jax.random.split(rng, m)
+  first = samples[jax.random.randint(keys[0], (), 0, samples.shape[0])]
+  g = jnp.zeros((m, samples.shape[1]), samples.dtype).at[0].set(first)
+  d2 = jnp.sum((samples - first) ** 2, -1)
+
+  def pick(i, carry):
+    g, d2 = carry
+    c = samples[jax.random.choice(keys[i], samples.shape[0], p=d2 / jnp.sum(d2))]
+    return g.at[i].set(c), jnp.minimum(d2, jnp.sum((samples - c) ** 2, -1))
+
+  return jax.lax.fori_loop(1, m, pick, (g, d2))[0]
+
+
+@functools.partial(jax.jit, static_argnames=("num_regions", "dim", "num_samples", "num_iters", "method", "init"))
+def _cvt(rng, num_regions, dim, num_samples, num_iters, method, init):
+  k_samples, k_init, k_run = jax.random.split(rng, 3)
+  samples = sample_ball(k_samples, num_samples, dim)
+  if init == "monte_carlo":
+    start = sample_ball(k_init, num_regions, dim)
+  else:
+    start = _kmeans_pp(k_init, samples, num_regions)
+  if method == "lloyd":
+    g, energy = _lloyd(samples, start, num_iters)
+  else:
+    g, energy = _macqueen(k_run, start, num_iters, num_samples, dim)
+  return Tessellation(generators=g, energy=energy)
+
+
+def cvt(rng: jax.Array, num_regions: int, dim: int, *, num_samples: int, num_iters: int,
+        method: str = "lloyd", init: str = "monte_carlo") -> Tessellation:
+  """An approximate centroidal Voronoi tessellation of the uniform unit ball.
+
+  Args:
+    rng: the only source of randomness (same key, same result).
+    num_regions: m generators.
+    dim: d.
+    num_samples: Monte-Carlo points of the ball per estimate (Lloyd: one fixed set
+      whose region means are the centroids; MacQueen: fresh points each sweep).
+    num_iters: Lloyd iterations, or MacQueen sweeps over ``num_samples`` points.
+    method: "lloyd" (TWAE Sec. 2.4 steps 0-3) or "macqueen" (the "K-means
+      method": each point moves its nearest generator to the running mean).
+    init: "monte_carlo" (m uniform points of the ball, the paper) or "kmeans++".
+
+  Returns:
+    ``Tessellation`` with generators [m, d] and ``energy[t]``, the eq. 14 estimate
+    at the generators before iteration t.
+  """
+  if method not in ("lloyd", "macqueen"):
+    raise ValueError(f"method must be 'lloyd' or 'macqueen', got {method!r}")
+  if init not in ("monte_carlo", "kmeans++"):
+    raise ValueError(f"init must be 'monte_carlo' or 'kmeans++', got {init!r}")
+  if num_regions < 1 or dim < 1 or num_iters < 1:
+    raise ValueError(f"need num_regions, dim, num_iters >= 1; got {num_regions}, {dim}, {num_iters}")
+  if num_samples < num_regions:
+    raise ValueError(f"num_samples={num_samples} must be at least num_regions={num_regions}")
+  return _cvt(rng, num_regions, dim, num_samples, num_iters, method, init)
