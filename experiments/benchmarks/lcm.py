@@ -10,6 +10,7 @@ N=10000, m=100 only (--literal), as in ENVIRONMENT.md's figure.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import jax
@@ -41,6 +42,7 @@ def main(argv=None):
   ap = argparse.ArgumentParser()
   ap.add_argument("--repeats", type=int, default=5)
   ap.add_argument("--literal", action="store_true")
+  argv = sys.argv[1:] if argv is None else argv
   args = ap.parse_args(argv)
   rows = []
   for n, m in ((10_000, 100), (20_000, 400)):
@@ -65,7 +67,7 @@ def main(argv=None):
                    "value": t_ours, "reference_value": t_lit,
                    "notes": f"labels equal; literal timed once; speed-up {t_lit / t_ours:.0f}x"})
       print(rows[-1])
-  cmd = "python -m experiments.benchmarks.lcm " + " ".join(argv or [])
+  cmd = "python -m experiments.benchmarks.lcm " + " ".join(argv)
   print(write_table("benchmarks", rows, cmd.strip()))
 
 

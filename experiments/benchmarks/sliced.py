@@ -9,6 +9,7 @@ squared-Euclidean ground cost (SW_2^2); writes rows of the ``benchmarks`` table.
 from __future__ import annotations
 
 import argparse
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -26,6 +27,7 @@ def main(argv=None):
   ap.add_argument("--d", type=int, default=64)
   ap.add_argument("--k", type=int, default=1000)
   ap.add_argument("--repeats", type=int, default=5)
+  argv = sys.argv[1:] if argv is None else argv
   args = ap.parse_args(argv)
   kx, ky, kt = jax.random.split(jax.random.key(0), 3)
   x = jax.random.normal(kx, (args.n, args.d))
@@ -45,7 +47,7 @@ def main(argv=None):
           f"speed-up {t_peer / t_ours:.2f}x")
   rows = [{"method": "sliced_wasserstein_vs_ott", "dataset": dataset, "metric": "seconds", "value": t_ours,
            "reference_value": t_peer, "notes": note}]
-  cmd = "python -m experiments.benchmarks.sliced " + " ".join(argv or [])
+  cmd = "python -m experiments.benchmarks.sliced " + " ".join(argv)
   print(write_table("benchmarks", rows, cmd.strip()))
   print(note, f"ltot {t_ours:.3f}s ott {t_peer:.3f}s")
 
