@@ -45,11 +45,11 @@ def _check(x, y, p):
   return x, y
 
 
-def _directions(rng, projections, num_projections, dim, dtype, name="projections"):
+def _directions(rng, projections, num_projections, dim, dtype):
   if projections is not None:
     projections = jnp.asarray(projections, dtype)
     if projections.ndim != 2 or projections.shape[1] != dim:
-      raise ValueError(f"{name} must have shape [k, {dim}], got {projections.shape}")
+      raise ValueError(f"projections must have shape [k, {dim}], got {projections.shape}")
     return projections
   if rng is None:
     raise ValueError("pass rng (a jax.random key) or explicit projections")

@@ -62,7 +62,10 @@ def assign_regions(z: jnp.ndarray, generators: jnp.ndarray, *, chunk: int = 8192
 
 
 def quantization_energy(samples: jnp.ndarray, generators: jnp.ndarray) -> jnp.ndarray:
-  """Monte-Carlo estimate of eq. 14 for the uniform density: mean_x min_i |x - z_i|^2."""
+  """Monte-Carlo estimate of eq. 14 for the uniform density: mean_x min_i |x - z_i|^2.
+
+  samples [n, d] drawn from the density, generators [m, d] -> scalar.
+  """
   return jnp.mean(_nearest(samples, generators)[1])
 
 

@@ -14,7 +14,7 @@ __all__ = ["Checkpointer"]
 
 
 def _path(keys) -> str:
-  return "/".join(str(getattr(k, "key", getattr(k, "name", getattr(k, "idx", k)))) for k in keys)
+  return jax.tree_util.keystr(keys, simple=True, separator="/")
 
 
 def _shape_mismatches(template: Any, metadata: Any) -> list[str]:
