@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ltot._checks import is_concrete
+from ltot._reduce import min_argmin
 
 __all__ = ["lcm"]
 
@@ -92,7 +93,7 @@ def _lcm(cost: jnp.ndarray, capacity: int) -> jnp.ndarray:
     def body(prop):
       idx = jnp.nonzero(needs(prop), size=_CHUNK, fill_value=n)[0]
       block = jnp.where(open_cols[None], cost.at[idx].get(mode="fill", fill_value=0), inf)
-      return prop.at[idx].set(jnp.argmin(block, axis=1).astype(jnp.int32), mode="drop")
+      return prop.at[idx].set(min_argmin(block)[1], mode="drop")
 
     return jax.lax.while_loop(lambda p: jnp.any(needs(p)), body, prop)
 
@@ -120,7 +121,7 @@ def _lcm(cost: jnp.ndarray, capacity: int) -> jnp.ndarray:
     count = count + jax.ops.segment_sum(take.astype(count.dtype), prop, m)
     return labels, count, repropose((labels, count, prop))
 
-  prop0 = jnp.argmin(cost, axis=1).astype(jnp.int32)
+  prop0 = min_argmin(cost)[1]
   state = (jnp.full((n,), -1, jnp.int32), jnp.zeros((m,), jnp.int32), prop0)
   labels, _, _ = jax.lax.while_loop(lambda s: jnp.any(s[0] < 0), round_, state)
   return labels

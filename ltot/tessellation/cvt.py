@@ -9,6 +9,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from ltot._checks import check_points
+from ltot._reduce import min_argmin
 
 __all__ = ["Tessellation", "sample_ball", "assign_regions", "cvt", "quantization_energy"]
 
@@ -34,9 +35,8 @@ def sample_ball(rng: jax.Array, num: int, dim: int, radius: float = 1.0) -> jnp.
 def _nearest(z: jnp.ndarray, generators: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
   """(labels [n], squared distance [n]) to the nearest generator, matmul form."""
   half = 0.5 * jnp.sum(generators * generators, -1)[None] - z @ generators.T  # |g|^2/2 - <z, g>
-  labels = jnp.argmin(half, axis=1)
-  sq = jnp.maximum(jnp.sum(z * z, -1) + 2.0 * jnp.take_along_axis(half, labels[:, None], 1)[:, 0], 0.0)
-  return labels.astype(jnp.int32), sq
+  low, labels = min_argmin(half)
+  return labels, jnp.maximum(jnp.sum(z * z, -1) + 2.0 * low, 0.0)
 
 
 @functools.partial(jax.jit, static_argnames="chunk")

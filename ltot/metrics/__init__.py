@@ -1,0 +1,5 @@
+"""Evaluation metrics."""
+
+from ltot.metrics.wasserstein import wasserstein
+
+__all__ = ["wasserstein"]

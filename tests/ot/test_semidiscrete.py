@@ -1,0 +1,107 @@
+"""Semi-discrete OT (OTS/FIT eq. 2.3, Algorithm 1, the map of Prop. 2.5)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from scipy.optimize import linear_sum_assignment
+from scipy.spatial.distance import cdist
+
+from ltot.ot import ots, pairwise_cost, semidiscrete_dual, semidiscrete_map
+
+
+@pytest.mark.parametrize("cost,metric", [("sqeuclidean", "sqeuclidean"), ("euclidean", "euclidean"),
+                                         ("l1", "cityblock")])
+def test_pairwise_cost_equals_scipy(cost, metric):
+  rng = np.random.default_rng(0)
+  x, y = rng.normal(size=(7, 5)), rng.normal(size=(300, 5))
+  got = pairwise_cost(jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32), cost)
+  np.testing.assert_allclose(got, cdist(x, y, metric), rtol=1e-5, atol=1e-5)
+
+
+def test_dual_gradient_equals_autodiff():
+  from ltot.ot.semidiscrete import _dual_gradient
+  rng = np.random.default_rng(1)
+  x, y = jnp.asarray(rng.normal(size=(64, 3)), jnp.float32), jnp.asarray(rng.normal(size=(20, 3)), jnp.float32)
+  psi = jnp.asarray(rng.normal(size=20) * 0.1, jnp.float32)
+  value, grad = _dual_gradient(psi, x, y, "l1")
+  np.testing.assert_allclose(value, semidiscrete_dual(psi, x, y, cost="l1"), rtol=1e-6)
+  np.testing.assert_allclose(grad, jax.grad(semidiscrete_dual)(psi, x, y, cost="l1"), atol=1e-7)
+
+
+def test_map_with_zero_weights_is_nearest_neighbour():
+  rng = np.random.default_rng(2)
+  x, y = rng.normal(size=(50, 4)).astype(np.float32), rng.normal(size=(30, 4)).astype(np.float32)
+  idx, t = semidiscrete_map(x, y, jnp.zeros(30), cost="euclidean")
+  np.testing.assert_array_equal(idx, cdist(x, y).argmin(1))
+  np.testing.assert_array_equal(t, y[np.asarray(idx)])
+  with pytest.raises(ValueError, match="psi"):
+    semidiscrete_map(x, y, jnp.zeros(29))
+
+
+def _uniform(key, b):
+  return jax.random.uniform(key, (b, 1))
+
+
+def test_ots_recovers_the_1d_quantile_map():
+  # U[0, 1] onto N points: the optimal map sends [i/N, (i+1)/N) to the i-th smallest point,
+  # and the optimal dual value is the transport cost, computable in closed form.
+  n = 10
+  y = jnp.asarray(np.sort(np.random.default_rng(3).uniform(size=(n, 1)), axis=0), jnp.float32)
+  res = ots(jax.random.key(0), _uniform, y, num_steps=4000, batch_size=1024,
+            optimizer=optax.sgd(optax.linear_schedule(0.1, 1e-3, 4000)))  # plain SGD ascent, decaying rate
+  grid = (np.arange(20000)[:, None] + 0.5) / 20000
+  idx, _ = semidiscrete_map(jnp.asarray(grid, jnp.float32), y, res.psi)
+  mismatch = np.mean(np.asarray(idx) != np.floor(grid[:, 0] * n))
+  assert mismatch < 0.02, mismatch  # only slivers at the cell boundaries
+  yn = np.asarray(y[:, 0], np.float64)
+  lo, hi = np.arange(n) / n, np.arange(1, n + 1) / n
+  w2 = np.sum(((hi - yn) ** 3 - (lo - yn) ** 3) / 3)
+  dual = float(semidiscrete_dual(res.psi, jnp.asarray(grid, jnp.float32), y))
+  assert dual <= w2 + 1e-4  # weak duality: any psi is a lower bound
+  np.testing.assert_allclose(dual, w2, rtol=0.02)
+
+
+def test_ots_on_a_discrete_source_reaches_the_assignment_cost():
+  # A source uniform on N points makes eq. 2.3 a discrete dual LP: its maximum is the optimal
+  # assignment cost (SciPy), and every psi lies below it.
+  rng = np.random.default_rng(4)
+  n = 16
+  z = jnp.asarray(rng.normal(size=(n, 2)), jnp.float32)
+  y = jnp.asarray(rng.normal(size=(n, 2)) + 1.0, jnp.float32)
+
+  def sample(key, b):
+    return z[jax.random.randint(key, (b,), 0, n)]
+
+  res = ots(jax.random.key(1), sample, y, num_steps=3000, batch_size=128, learning_rate=0.2, cost="euclidean")
+  c = cdist(np.asarray(z), np.asarray(y))
+  r, col = linear_sum_assignment(c)
+  optimum = c[r, col].mean()
+  dual = float(semidiscrete_dual(res.psi, z, y, cost="euclidean"))
+  assert optimum - 0.02 * optimum <= dual <= optimum + 1e-5
+
+
+def test_subsample_stages_deterministic_and_errors():
+  y = jnp.asarray(np.random.default_rng(5).normal(size=(200, 2)), jnp.float32)
+
+  def sample(key, b):
+    return jax.random.normal(key, (b, 2))
+
+  kwargs = dict(num_steps=300, batch_size=64, subsample=((100, 0.05), (100, 0.25)))
+  a = ots(jax.random.key(2), sample, y, **kwargs)
+  b = ots(jax.random.key(2), sample, y, **kwargs)
+  np.testing.assert_array_equal(a.psi, b.psi)
+  assert a.dual.shape == (300,)
+  full = ots(jax.random.key(2), sample, y, num_steps=300, batch_size=64)
+  x = sample(jax.random.key(9), 4096)
+  assert semidiscrete_dual(a.psi, x, y) > semidiscrete_dual(jnp.zeros(200), x, y)  # progress on every stage
+  assert semidiscrete_dual(full.psi, x, y) > semidiscrete_dual(jnp.zeros(200), x, y)
+  with pytest.raises(ValueError, match="subsample"):
+    ots(jax.random.key(0), sample, y, num_steps=10, batch_size=8, subsample=((20, 0.1),))
+  with pytest.raises(ValueError, match="subsample"):
+    ots(jax.random.key(0), sample, y, num_steps=10, batch_size=8, subsample=((5, 0.0),))
+  with pytest.raises(ValueError, match="cost"):
+    ots(jax.random.key(0), sample, y, num_steps=10, batch_size=8, cost="linf")
+  with pytest.raises(ValueError, match="NaN"):
+    ots(jax.random.key(0), sample, y.at[0, 0].set(jnp.nan), num_steps=10, batch_size=8)
