@@ -8,7 +8,7 @@ import os
 import numpy as np
 from PIL import Image
 
-__all__ = ["image_grid", "save_image_grid"]
+__all__ = ["image_grid", "plot_tessellation", "region_image", "save_image_grid"]
 
 
 def image_grid(images: np.ndarray, ncol: int | None = None, pad: int = 1) -> np.ndarray:
@@ -30,3 +30,38 @@ def save_image_grid(images: np.ndarray, path: str | os.PathLike, ncol: int | Non
   """Writes ``image_grid(images, ncol)`` to ``path`` (PNG)."""
   grid = image_grid(images, ncol)
   Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(path)
+
+
+def region_image(generators: np.ndarray, resolution: int = 400) -> np.ndarray:
+  """Region index [resolution, resolution] int32 of a grid over [-1, 1]^2 (row 0 at y = 1), -1 outside the unit disk."""
+  from ltot.tessellation import assign_regions  # viz sits on top of the library; import on use keeps it light
+
+  generators = np.asarray(generators)
+  if generators.ndim != 2 or generators.shape[1] != 2:
+    raise ValueError(f"generators must have shape [m, 2], got {generators.shape}")
+  t = (np.arange(resolution) + 0.5) / resolution * 2 - 1
+  xx, yy = np.meshgrid(t, t[::-1])
+  grid = np.stack([xx.ravel(), yy.ravel()], 1).astype(np.float32)
+  labels = np.asarray(assign_regions(grid, generators.astype(np.float32))).reshape(resolution, resolution)
+  return np.where(xx**2 + yy**2 <= 1, labels, -1).astype(np.int32)
+
+
+def plot_tessellation(generators: np.ndarray, *, ax=None, samples: np.ndarray | None = None, resolution: int = 400):
+  """Draws the Voronoi regions of 2-D generators [m, 2] inside the unit disk, the generators, and
+  optionally samples [..., 2]; returns the matplotlib Axes."""
+  import matplotlib.pyplot as plt
+
+  regions = region_image(generators, resolution)
+  if ax is None:
+    _, ax = plt.subplots(figsize=(5, 5))
+  shown = np.ma.masked_less(regions, 0)
+  ax.imshow(shown % 20, cmap="tab20", extent=(-1, 1, -1, 1), interpolation="nearest", alpha=0.6, vmin=0, vmax=19)
+  if samples is not None:
+    pts = np.asarray(samples).reshape(-1, 2)
+    ax.scatter(pts[:, 0], pts[:, 1], s=2, c="k", alpha=0.4)
+  g = np.asarray(generators)
+  ax.scatter(g[:, 0], g[:, 1], s=25, c="red", marker="x")
+  ax.add_patch(plt.Circle((0, 0), 1, fill=False, color="k"))
+  ax.set(xlim=(-1.05, 1.05), ylim=(-1.05, 1.05), aspect="equal")
+  ax.set_axis_off()
+  return ax
