@@ -13,9 +13,10 @@ its column's remaining capacity. Every proposal with key below k* is accepted
 exactly as the scan would accept it: rows only ever re-propose at larger keys,
 so nothing can still come before it. Each round closes at least one column (the
 one holding k*), so there are at most m rounds. Rows whose proposed column
-closed then re-propose. Only columns with more proposals than room can hold k*,
-so each round sorts just their proposals (a fixed-size buffer; all proposals in
-the rare rounds that overflow it), never the N*m entries.
+closed then re-propose. Only columns with more proposals than room can hold k*;
+it is found without sorting (XLA's CPU sort is slow) by bisecting on the key's
+bits for the smallest key at which some such column overflows, then on the row
+among ties: ~50 linear passes over the proposals per round.
 """
 
 from __future__ import annotations
@@ -30,25 +31,51 @@ from ltot._reduce import min_argmin
 __all__ = ["lcm"]
 
 _CHUNK = 256  # rows re-proposed per inner step (a [_CHUNK, m] gather)
-_BUFFER = 2048  # proposals to over-full columns sorted per round without falling back to all
+
+
+def _ordered_bits(x):
+  """Integers with the order of the floats x (finite; -0.0 is taken as +0.0)."""
+  bits = jax.lax.bitcast_convert_type(x + jnp.zeros((), x.dtype), jnp.dtype(f"int{x.dtype.itemsize * 8}"))
+  return bits ^ ((bits >> (bits.dtype.itemsize * 8 - 1)) & jnp.iinfo(bits.dtype).max)
+
+
+def _smallest_true(pred, lo, hi):
+  """Smallest integer t in [lo, hi] with pred(t) (pred monotone, pred(hi) true), by bisection."""
+
+  def body(bounds):
+    lo, hi = bounds
+    mid = (lo >> 1) + (hi >> 1) + (lo & hi & 1)  # floor((lo + hi) / 2) without overflow
+    ok = pred(mid)
+    return jnp.where(ok, lo, mid + 1), jnp.where(ok, mid, hi)
+
+  return jax.lax.while_loop(lambda b: b[0] < b[1], body, (lo, hi))[0]
 
 
 def _first_overflow(col, key, row, valid, remaining, n):
-  """Smallest (key, row) among proposals ranked beyond their column's room.
+  """Smallest (key, row) among proposals ranked beyond their column's room; (inf, n) if none.
 
-  col/key/row/valid [b] are proposals (invalid ones ignored); remaining [m + 1].
-  Returns (key, row), (inf, n) if nothing overflows.
+  col/key/row/valid [b] are proposals (invalid ones ignored), remaining [m + 1]. Bisects for
+  the smallest key at which some column holds more proposals than its room, then for the
+  row among the proposals tied at that key; each step is one segment_sum over the proposals.
   """
-  b = col.shape[0]
+  segments = remaining.shape[0]
+  bits = _ordered_bits(key)
+  info = jnp.iinfo(bits.dtype)
+
+  def count(mask):
+    return jax.ops.segment_sum((valid & mask).astype(jnp.int32), col, segments)
+
+  def overflow_at(t):
+    return jnp.any(count(bits <= t) > remaining)
+
   inf = jnp.array(jnp.inf, key.dtype)
-  col = jnp.where(valid, col, remaining.shape[0] - 1)
-  key = jnp.where(valid, key, inf)
-  col_s, key_s, row_s = jax.lax.sort((col, key, row), num_keys=3)
-  pos = jnp.arange(b, dtype=jnp.int32)
-  rank = pos - jax.ops.segment_min(pos, col_s, remaining.shape[0])[col_s]
-  over = (key_s < inf) & (rank >= remaining[col_s])
-  k_val = jnp.min(jnp.where(over, key_s, inf))
-  return k_val, jnp.min(jnp.where(over & (key_s == k_val), row_s, n))
+  none = ~overflow_at(jnp.array(info.max, bits.dtype))
+  t = _smallest_true(overflow_at, jnp.array(info.min, bits.dtype), jnp.array(info.max, bits.dtype))
+  tied = bits == t
+  room = remaining - count(bits < t)  # slots left for the proposals tied at t, per column
+  k_row = _smallest_true(lambda r: jnp.any(count(tied & (row <= r)) > room), jnp.int32(0), jnp.int32(n - 1))
+  k_val = jnp.min(jnp.where(valid & tied, key, inf))
+  return jnp.where(none, inf, k_val), jnp.where(none, n, k_row)
 
 
 def _check_cost(cost, capacity):
@@ -104,17 +131,7 @@ def _lcm(cost: jnp.ndarray, capacity: int) -> jnp.ndarray:
     remaining = jnp.concatenate([capacity - count, jnp.zeros((1,), count.dtype)])
     proposals = jax.ops.segment_sum(free.astype(jnp.int32), prop, m)
     crowded = free & (proposals[prop] > remaining[prop])
-    num_crowded = jnp.sum(crowded)
-
-    def from_buffer(_):
-      idx = jnp.nonzero(crowded, size=min(_BUFFER, n), fill_value=0)[0]
-      valid = jnp.arange(idx.shape[0]) < num_crowded
-      return _first_overflow(prop[idx], key[idx], rows[idx], valid, remaining, n)
-
-    def from_all(_):
-      return _first_overflow(prop, key, rows, crowded, remaining, n)
-
-    k_val, k_row = jax.lax.cond(num_crowded <= _BUFFER, from_buffer, from_all, None)
+    k_val, k_row = _first_overflow(prop, key, rows, crowded, remaining, n)
     # Below k*, no proposal is beyond its column's room, so all of them are accepted.
     take = free & ((key < k_val) | ((key == k_val) & (rows < k_row)))
     labels = jnp.where(take, prop, labels)
