@@ -27,6 +27,17 @@ def check_points(name: str, x, *, min_points: int = 1) -> None:
     raise ValueError(f"{name} contains NaN or Inf")
 
 
+def check_paired(x, y) -> tuple[jnp.ndarray, jnp.ndarray]:
+  """Checks x [n, d] and y [n, d] (same n and d, finite floats, named x and y); returns them as arrays."""
+  x, y = jnp.asarray(x), jnp.asarray(y)
+  check_points("x", x)
+  check_points("y", y)
+  check_same_dim("x", x, "y", y)
+  if x.shape[0] != y.shape[0]:
+    raise ValueError(f"x and y must have the same number of points, got {x.shape[0]} and {y.shape[0]}")
+  return x, y
+
+
 def check_same_dim(xname: str, x, yname: str, y) -> None:
   if jnp.shape(x)[-1] != jnp.shape(y)[-1]:
     raise ValueError(f"{xname} and {yname} must have the same dimension, got shapes "

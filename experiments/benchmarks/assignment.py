@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 import jax
 import numpy as np
@@ -21,7 +20,7 @@ import ot as pot
 from optax.assignment import hungarian_algorithm
 from scipy.optimize import linear_sum_assignment
 
-from experiments.benchmarks.timing import median_seconds
+from experiments.benchmarks.timing import host_median, median_seconds
 from experiments.results_io import write_table
 from ltot.ot import transport
 
@@ -30,15 +29,6 @@ def _cost(n, m, d, seed=0):
   rng = np.random.default_rng(seed)
   x, y = rng.normal(size=(n, d)), rng.normal(size=(m, d))
   return ((x[:, None] - y[None]) ** 2).sum(-1)
-
-
-def _host_median(fn, *args, repeats):
-  times, out = [], None
-  for _ in range(repeats):
-    t = time.perf_counter()
-    out = fn(*args)
-    times.append(time.perf_counter() - t)
-  return float(np.median(times)), out
 
 
 def _check(name, cost, labels, gap, optimum):
@@ -57,10 +47,10 @@ def _square_rows(n, d, repeats, hungarian):
   ours = _solve(1)
   t_ours = median_seconds(ours, cost.astype(np.float32), repeats=repeats)
   sol = ours(cost.astype(np.float32))
-  t_pot, plan = _host_median(lambda c: pot.emd(np.ones(n), np.ones(n), c, numItermax=10**9), cost, repeats=repeats)
+  t_pot, plan = host_median(lambda c: pot.emd(np.ones(n), np.ones(n), c, numItermax=10**9), cost, repeats=repeats)
   optimum = (plan * cost).sum()
   got = _check(f"assignment n={n}", cost, np.asarray(sol.labels), float(sol.gap), optimum)
-  t_scipy, _ = _host_median(linear_sum_assignment, cost, repeats=max(1, repeats // 2))
+  t_scipy, _ = host_median(linear_sum_assignment, cost, repeats=max(1, repeats // 2))
   note = (f"medians of {repeats} after compile; ltot float32 cost {got:.6f} vs POT optimum {optimum:.6f} "
           f"(rel {abs(got - optimum) / optimum:.1e}, certificate {float(sol.gap):.3g}); scipy {t_scipy:.3f} s")
   rows = [{"method": "assignment_vs_pot_emd", "dataset": f"sq-euclidean n={n} d={d}", "metric": "seconds",
@@ -80,7 +70,7 @@ def _balanced_row(n, m, d, repeats):
   ours = _solve(capacity)
   t_ours = median_seconds(ours, cost.astype(np.float32), repeats=repeats)
   sol = ours(cost.astype(np.float32))
-  t_pot, plan = _host_median(lambda c: pot.emd(np.ones(n), np.full(m, float(capacity)), c, numItermax=10**9),
+  t_pot, plan = host_median(lambda c: pot.emd(np.ones(n), np.full(m, float(capacity)), c, numItermax=10**9),
                              cost, repeats=repeats)
   optimum = (plan * cost).sum()
   got = _check(f"balanced n={n} m={m}", cost, np.asarray(sol.labels), float(sol.gap), optimum)

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments.benchmarks.timing import median_seconds
+from experiments.benchmarks.timing import host_median, median_seconds
 from experiments.results_io import write_table
 from ltot.ot import lcm
 from tests.ot.reference import lcm_literal, lcm_single_pass
@@ -27,15 +26,6 @@ def _cost(n, m, d, seed=0):
   rng = np.random.default_rng(seed)
   x, y = rng.normal(size=(n, d)).astype(np.float32), rng.normal(size=(m, d)).astype(np.float32)
   return jnp.asarray((x ** 2).sum(1)[:, None] + (y ** 2).sum(1)[None] - 2 * x @ y.T)
-
-
-def _numpy_median(fn, *args, repeats):
-  times, out = [], None
-  for _ in range(repeats):
-    t = time.perf_counter()
-    out = fn(*args)
-    times.append(time.perf_counter() - t)
-  return float(np.median(times)), out
 
 
 def main(argv=None):
@@ -50,7 +40,7 @@ def main(argv=None):
     ours = jax.jit(lambda c: lcm(c, cap))
     t_ours = median_seconds(ours, cost, repeats=args.repeats)
     labels = np.asarray(ours(cost))
-    t_np, ref = _numpy_median(lcm_single_pass, np.asarray(cost), cap, repeats=args.repeats)
+    t_np, ref = host_median(lcm_single_pass, np.asarray(cost), cap, repeats=args.repeats)
     if not np.array_equal(labels, ref):
       raise SystemExit(f"labels differ from the single-pass reference at N={n}, m={m}")
     rows.append({"method": "lcm_vs_numpy_single_pass", "dataset": f"N={n} m={m} d=64", "metric": "seconds",
@@ -60,7 +50,7 @@ def main(argv=None):
                           + ("7.71 s" if (n, m) == (10_000, 100) else "198.07 s")})
     print(rows[-1])
     if args.literal:
-      t_lit, lit = _numpy_median(lcm_literal, np.asarray(cost), cap, repeats=1)
+      t_lit, lit = host_median(lcm_literal, np.asarray(cost), cap, repeats=1)
       if not np.array_equal(labels, lit):
         raise SystemExit("labels differ from the literal transcription")
       rows.append({"method": "lcm_vs_literal_algorithm_2", "dataset": f"N={n} m={m} d=64", "metric": "seconds",

@@ -12,7 +12,6 @@ import argparse
 import sys
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import ott.tools.sliced
 

@@ -13,7 +13,6 @@ import argparse
 import sys
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from ott.tools.k_means import k_means
 

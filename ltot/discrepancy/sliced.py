@@ -13,7 +13,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from ltot._checks import check_points, check_same_dim
+from ltot._checks import check_paired
 from ltot._sorting import sort_last_axis
 
 __all__ = [
@@ -34,12 +34,7 @@ def projected_wasserstein(xp: jnp.ndarray, yp: jnp.ndarray, p: float = 2) -> jnp
 
 
 def _check(x, y, p):
-  x, y = jnp.asarray(x), jnp.asarray(y)
-  check_points("x", x)
-  check_points("y", y)
-  check_same_dim("x", x, "y", y)
-  if x.shape[0] != y.shape[0]:
-    raise ValueError(f"x and y must have the same number of points, got {x.shape[0]} and {y.shape[0]}")
+  x, y = check_paired(x, y)
   if not p >= 1:
     raise ValueError(f"p must be >= 1, got {p}")
   return x, y

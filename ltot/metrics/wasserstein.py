@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from ltot._checks import check_points, check_same_dim
+from ltot._checks import check_paired
 from ltot.ot import transport
 
 GROUNDS = ("l1", "l2")
@@ -26,11 +26,7 @@ def wasserstein(x: jnp.ndarray, y: jnp.ndarray, *, p: float = 1, ground: str = "
   Equal sizes make the optimal plan a permutation (Birkhoff), found by ``ltot.ot.transport``
   in float64 when JAX runs with x64 enabled, else in float32 up to its certificate.
   """
-  check_points("x", x)
-  check_points("y", y)
-  check_same_dim("x", x, "y", y)
-  if x.shape[0] != y.shape[0]:
-    raise ValueError(f"x and y must have the same number of points, got {x.shape[0]} and {y.shape[0]}")
+  x, y = check_paired(x, y)
   if not p >= 1:
     raise ValueError(f"p must be >= 1, got {p}")
   cost = ground_distance(x, y, ground) ** p

@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ltot._checks import check_points, check_same_dim, is_concrete
+from ltot._checks import check_paired, is_concrete
 from ltot._reduce import min_argmin
 
 __all__ = ["Transport", "assignment", "balanced_assignment", "kantorovich_potentials", "transport"]
@@ -293,11 +293,7 @@ def kantorovich_potentials(x: jnp.ndarray, y: jnp.ndarray) -> tuple[jnp.ndarray,
   Feasible, h_y[j] - h_x[i] <= c_ij, and mean(h_y) - mean(h_x) equals the primal OT cost
   mean_i c_{i, perm(i)} up to the auction's certificate.
   """
-  check_points("x", x)
-  check_points("y", y)
-  check_same_dim("x", x, "y", y)
-  if x.shape[0] != y.shape[0]:
-    raise ValueError(f"x and y must have the same number of points, got {x.shape[0]} and {y.shape[0]}")
+  x, y = check_paired(x, y)
   cost = 0.5 * jnp.sum((x[:, None, :] - y[None, :, :]) ** 2, axis=-1)
   sol = transport(cost, 1)
   # Row potentials u_i = min_j (c_ij + p_j): u_i - p_j <= c_ij, so h_x = -u, h_y = -p.

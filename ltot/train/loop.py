@@ -11,7 +11,6 @@ import time
 from typing import Any, Mapping, NamedTuple
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import tqdm
