@@ -8,25 +8,11 @@ width, batch 100, 100 epochs, lr 1e-3 -> 5e-4 after 30 epochs -> 1e-4 after 50).
 
 import ml_collections
 
+from ltot.configs import base
+
 
 def get_config(preset: str = "cpu") -> ml_collections.ConfigDict:
-  if preset not in ("cpu", "paper"):
-    raise ValueError(f"preset must be 'cpu' or 'paper', got {preset!r}")
-  paper = preset == "paper"
-  c = ml_collections.ConfigDict()
-  c.method = "wae"
-  c.dataset = "mnist"
-  c.seed = 0
-  c.num_devices = 0  # 0: all local devices
-  c.batch_size = 100
-  c.num_steps = 60_000 if paper else 2_400  # 100 epochs of 600 steps
-  c.log_every = 50
-  c.eval_every = 6_000 if paper else 600
-  c.num_eval_examples = 2_000
-  c.checkpoint_every = 6_000 if paper else 600
-  c.max_checkpoints = 3
-  c.model = ml_collections.ConfigDict(dict(arch="mnist_conv", latent_dim=8, width=1.0 if paper else 0.0625))
-  c.optim = ml_collections.ConfigDict(dict(lr=1e-3, b1=0.5, b2=0.999, decay_epochs=((30, 0.5), (50, 0.1))))
+  c = base(preset, method="wae")
   c.wae = ml_collections.ConfigDict(dict(penalty="mmd", lam=10.0, kernel="imq", kernel_scales=(1.0,),
                                          prior_var=1.0, recon_weight=1.0))
   return c

@@ -11,3 +11,14 @@ __all__ = [
     "generalized_sliced_wasserstein", "max_sliced_wasserstein", "projected_wasserstein",
     "random_directions", "sliced_wasserstein", "sort_last_axis",
 ]
+
+# Latent penalties by the short names the configs and papers use ("GW" is TWAE's eq. 4).
+DISCREPANCIES = {
+    "mmd": mmd,
+    "sw": sliced_wasserstein,
+    "max_sw": max_sliced_wasserstein,
+    "dsw": distributional_sliced_wasserstein,
+    "gsw": generalized_sliced_wasserstein,
+    "gw": gaussian_w2,
+}
+__all__ += ["DISCREPANCIES"]

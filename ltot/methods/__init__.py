@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ltot.methods import wae
+from ltot.methods import vae, wae
 
-__all__ = ["METHODS", "build", "wae"]
+__all__ = ["METHODS", "build", "vae", "wae"]
 
 METHODS: dict[str, Callable] = {
+    "vae": vae.from_config,
     "wae": wae.from_config,
 }
 

@@ -17,7 +17,9 @@ def tiny_config(**overrides):
       eval_every=0, num_eval_examples=64, checkpoint_every=2, max_checkpoints=5,
       model=dict(arch="mnist_conv", latent_dim=8, width=1 / 32),
       optim=dict(lr=1e-3, b1=0.5, b2=0.999, decay_epochs=((30, 0.5),)),
-      wae=dict(penalty="mmd", lam=10.0, kernel="imq", kernel_scales=(1.0,), prior_var=1.0, recon_weight=1.0)))
+      wae=dict(penalty="mmd", lam=10.0, kernel="imq", kernel_scales=(1.0,), prior_var=1.0, recon_weight=1.0,
+               prior="gaussian", penalty_options={}, disc_lr=5e-4, disc_hidden=(16, 16)),
+      vae=dict(likelihood="bernoulli", decoder_var=1.0, beta=1.0)))
   c.update_from_flattened_dict(overrides)
   return c
 
@@ -46,10 +48,12 @@ def test_train_state_is_immutable(images):
   assert int(state.step) == 0 and int(new.step) == 3
 
 
-def test_one_device_equals_four_devices(images, tmp_path):
+@pytest.mark.parametrize("overrides", [{}, {"method": "vae"}, {"wae.penalty": "gan"},
+                                       {"wae.penalty": "sw", "wae.prior": "ball"}])
+def test_one_device_equals_four_devices(images, tmp_path, overrides):
   assert jax.local_device_count() >= 4, "conftest forces 4 CPU devices"
-  one = _run(tiny_config(num_steps=3), images, tmp_path / "one").state
-  four = _run(tiny_config(num_steps=3, num_devices=4), images, tmp_path / "four").state
+  one = _run(tiny_config(num_steps=3, **overrides), images, tmp_path / "one").state
+  four = _run(tiny_config(num_steps=3, num_devices=4, **overrides), images, tmp_path / "four").state
   assert not np.allclose(_leaves(one)[0], method_init_leaf(images))  # training moved the weights
   for a, b in zip(_leaves(one), _leaves(four)):
     np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)

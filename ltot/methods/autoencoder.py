@@ -1,0 +1,121 @@
+"""The base of every autoencoder-based method: the prior, applying the nets, init, encode/decode.
+
+Not a method itself: each method module subclasses ``AutoencoderMethod`` and adds its
+loss, ``train_step`` and ``evaluate``, so no method re-implements (or imports another for) this.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from ltot.nn import Autoencoder
+from ltot.tessellation import sample_ball
+from ltot.train.state import AXIS, TrainState
+
+__all__ = ["PRIORS", "AutoencoderMethod", "unit_images"]
+
+PRIORS = ("gaussian", "ball")
+
+
+def unit_images(images: jnp.ndarray) -> jnp.ndarray:
+  """uint8 images -> float32 in [0, 1]; floats pass through."""
+  return images.astype(jnp.float32) / 255.0 if images.dtype == jnp.uint8 else images
+
+
+@dataclasses.dataclass(frozen=True)
+class AutoencoderMethod:
+  """Encoder/decoder pair with a latent prior.
+
+  Attributes:
+    autoencoder: the nets, built with ``axis_name=AXIS`` so BatchNorm statistics cover
+      the whole (multi-device) batch.
+    tx: the optimiser of every parameter in the state.
+    latent_dim: d.
+    prior: "gaussian", N(0, prior_var I) (WAE), or "ball", uniform in the unit ball (TWAE).
+    prior_var: sigma_z^2 of the Gaussian prior.
+  """
+
+  autoencoder: Autoencoder
+  tx: optax.GradientTransformation
+  latent_dim: int
+  prior: str = "gaussian"
+  prior_var: float = 1.0
+
+  def __post_init__(self):
+    if self.prior not in PRIORS:
+      raise ValueError(f"prior must be one of {PRIORS}, got {self.prior!r}")
+    if not self.prior_var > 0:
+      raise ValueError(f"prior_var must be positive, got {self.prior_var}")
+
+  # -- pieces -----------------------------------------------------------------
+  def sample_prior(self, rng: jax.Array, num: int) -> jnp.ndarray:
+    """[num, d] draws from the prior."""
+    if self.prior == "ball":
+      return sample_ball(rng, num, self.latent_dim)
+    return jnp.sqrt(self.prior_var) * jax.random.normal(rng, (num, self.latent_dim))
+
+  @staticmethod
+  def device_share(sample, rng: jax.Array, n: int) -> jnp.ndarray:
+    """This device's n rows of ``sample(rng, n * num_devices)``, under the named axis AXIS.
+
+    Every device draws the whole batch's sample from the shared step key and keeps its
+    slice, so N devices see exactly the 1-device draw.
+    """
+    full = sample(rng, n * jax.lax.axis_size(AXIS))
+    return jax.lax.dynamic_slice_in_dim(full, jax.lax.axis_index(AXIS) * n, n)
+
+  @staticmethod
+  def apply(module, params, stats, x, train: bool):
+    """(output, {"batch_stats": updated}) of a Flax module; eval mode leaves the statistics."""
+    variables = {"params": params, "batch_stats": stats}
+    if train:
+      return module.apply(variables, x, train=True, mutable=["batch_stats"])
+    return module.apply(variables, x, train=False), {"batch_stats": stats}
+
+  def encoder_outputs(self, params, stats, x, train: bool):
+    """Raw encoder output [n, latent_dim * outputs] and the encoder's new statistics."""
+    return self.apply(self.autoencoder.encoder, params["encoder"], stats["encoder"], x, train)
+
+  def decoder_logits(self, params, stats, z, train: bool):
+    """Decoder logits [n, H, W, C] (images are their sigmoid) and the decoder's new statistics."""
+    return self.apply(self.autoencoder.decoder, params["decoder"], stats["decoder"], z, train)
+
+  def extra_params(self, rng: jax.Array) -> dict[str, Any]:
+    """Parameters besides the encoder's and decoder's (e.g. a latent discriminator)."""
+    del rng
+    return {}
+
+  # -- Method protocol (shared parts) -----------------------------------------
+  def init(self, rng: jax.Array, batch: Mapping[str, jnp.ndarray]) -> TrainState:
+    x = unit_images(jnp.asarray(batch["image"]))
+    enc_rng, dec_rng, extra_rng = jax.random.split(rng, 3)
+    enc = self.autoencoder.encoder.init(enc_rng, x, train=False)
+    dec = self.autoencoder.decoder.init(dec_rng, jnp.zeros((x.shape[0], self.latent_dim)), train=False)
+    params = {"encoder": enc["params"], "decoder": dec["params"], **self.extra_params(extra_rng)}
+    stats = {"encoder": enc.get("batch_stats", {}), "decoder": dec.get("batch_stats", {})}
+    return TrainState.create(apply_fn=None, params=params, tx=self.tx, batch_stats=stats)
+
+  def encode(self, state: TrainState, images: jnp.ndarray) -> jnp.ndarray:
+    """Codes [n, d] of images [n, H, W, C] (eval-mode BatchNorm; the mean for a Gaussian encoder)."""
+    out = self.encoder_outputs(state.params, state.batch_stats, unit_images(images), False)[0]
+    return out[:, :self.latent_dim]
+
+  def decode(self, state: TrainState, z: jnp.ndarray) -> jnp.ndarray:
+    """Images [n, H, W, C] in [0, 1] from codes [n, d]."""
+    return jax.nn.sigmoid(self.decoder_logits(state.params, state.batch_stats, z, False)[0])
+
+  def sample(self, state: TrainState, rng: jax.Array, num: int) -> jnp.ndarray:
+    return self.decode(state, self.sample_prior(rng, num))
+
+  def reconstruct(self, state: TrainState, images: jnp.ndarray) -> jnp.ndarray:
+    return self.decode(state, self.encode(state, images))
+
+  def reconstruction_metrics(self, state: TrainState, x: jnp.ndarray) -> dict[str, jnp.ndarray]:
+    """recon_mse (per pixel) and recon_l2sq (per image) of x [n, H, W, C] in [0, 1]."""
+    err = (self.reconstruct(state, x) - x) ** 2
+    return {"recon_mse": jnp.mean(err), "recon_l2sq": jnp.mean(jnp.sum(err, axis=(1, 2, 3)))}

@@ -1,0 +1,97 @@
+"""The VAE baseline of the WAE paper (Kingma & Welling, 2014).
+
+Gaussian encoder q(z|x) = N(mu(x), diag exp(logvar(x))), standard normal prior,
+and a Bernoulli decoder (MNIST: cross-entropy of the pixel intensities) or a
+Gaussian one with fixed variance (CelebA). Loss: the negative ELBO per example,
+mean_i [-log p(x_i | z_i) + beta * KL(q(z|x_i) || N(0, I))] with one reparametrised
+z_i per example. Every term is a per-example mean, so averaging device gradients
+gives the whole batch's; the noise is drawn for the whole batch from the shared key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+import jax
+import jax.numpy as jnp
+
+from ltot.methods.autoencoder import AutoencoderMethod, unit_images
+from ltot.nn import make_autoencoder
+from ltot.train.state import AXIS, TrainState, adam_with_schedule, apply_loss
+
+__all__ = ["LIKELIHOODS", "VAE", "from_config"]
+
+LIKELIHOODS = ("bernoulli", "gaussian")
+
+
+def gaussian_kl(mean: jnp.ndarray, logvar: jnp.ndarray) -> jnp.ndarray:
+  """KL(N(mean, diag exp(logvar)) || N(0, I)) per row [n] of mean, logvar [n, d]."""
+  return 0.5 * jnp.sum(mean**2 + jnp.exp(logvar) - 1.0 - logvar, axis=-1)
+
+
+def negative_log_likelihood(logits: jnp.ndarray, x: jnp.ndarray, likelihood: str, decoder_var: float) -> jnp.ndarray:
+  """-log p(x | z) per image [n] from decoder logits [n, H, W, C] (constants dropped for "gaussian")."""
+  axes = tuple(range(1, x.ndim))
+  if likelihood == "bernoulli":  # cross-entropy, stable in the logits
+    return jnp.sum(jax.nn.softplus(logits) - x * logits, axis=axes)
+  return jnp.sum((jax.nn.sigmoid(logits) - x) ** 2, axis=axes) / (2.0 * decoder_var)
+
+
+@dataclasses.dataclass(frozen=True)
+class VAE(AutoencoderMethod):
+  """VAE; implements ``ltot.train.Method``. The autoencoder's encoder must have ``outputs=2``.
+
+  Attributes (besides ``AutoencoderMethod``'s; the prior is N(0, I)):
+    likelihood: "bernoulli" or "gaussian".
+    decoder_var: the Gaussian decoder's fixed variance.
+    beta: weight of the KL term (1: the ELBO).
+  """
+
+  likelihood: str = "bernoulli"
+  decoder_var: float = 1.0
+  beta: float = 1.0
+
+  def __post_init__(self):
+    super().__post_init__()
+    if self.prior != "gaussian" or self.prior_var != 1.0:
+      raise ValueError("the VAE's prior is N(0, I): prior must be 'gaussian' with prior_var 1")
+    if self.likelihood not in LIKELIHOODS:
+      raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
+    if not self.decoder_var > 0 or self.beta < 0:
+      raise ValueError(f"need decoder_var > 0 and beta >= 0; got {self.decoder_var}, {self.beta}")
+
+  def loss(self, params, stats, x: jnp.ndarray, rng: jax.Array):
+    """(loss, (metrics, new_stats)) on this device's images x in [0, 1], under the named axis AXIS."""
+    out, enc_stats = self.encoder_outputs(params, stats, x, True)
+    mean, logvar = out[:, :self.latent_dim], out[:, self.latent_dim:]
+    noise = self.device_share(lambda k, n: jax.random.normal(k, (n, self.latent_dim)), rng, x.shape[0])
+    z = mean + jnp.exp(0.5 * logvar) * noise
+    logits, dec_stats = self.decoder_logits(params, stats, z, True)
+    nll = jnp.mean(negative_log_likelihood(logits, x, self.likelihood, self.decoder_var))
+    kl = jnp.mean(gaussian_kl(mean, logvar))
+    new_stats = {"encoder": enc_stats["batch_stats"], "decoder": dec_stats["batch_stats"]}
+    return nll + self.beta * kl, ({"nll": nll, "kl": kl}, new_stats)
+
+  def train_step(self, state: TrainState, batch: Mapping[str, jnp.ndarray], rng: jax.Array):
+    x = unit_images(batch["image"])
+    return apply_loss(state, lambda p, s: self.loss(p, s, x, rng))
+
+  def evaluate(self, state: TrainState, batch: Mapping[str, jnp.ndarray], rng: jax.Array) -> dict[str, Any]:
+    x = unit_images(batch["image"])
+    out = self.encoder_outputs(state.params, state.batch_stats, x, False)[0]
+    mean, logvar = out[:, :self.latent_dim], out[:, self.latent_dim:]
+    z = mean + jnp.exp(0.5 * logvar) * jax.random.normal(rng, mean.shape)
+    logits = self.decoder_logits(state.params, state.batch_stats, z, False)[0]
+    nll = negative_log_likelihood(logits, x, self.likelihood, self.decoder_var)
+    kl = gaussian_kl(mean, logvar)
+    return {**self.reconstruction_metrics(state, x), "neg_elbo": jnp.mean(nll + kl), "kl": jnp.mean(kl)}
+
+
+def from_config(config, steps_per_epoch: int) -> VAE:
+  """Builds a VAE from a run config (sections ``model``, ``optim``, ``vae``)."""
+  ae = make_autoencoder(config.model.arch, config.model.latent_dim, width=config.model.width, outputs=2,
+                        axis_name=AXIS)
+  o, v = config.optim, config.vae
+  tx = adam_with_schedule(o.lr, o.b1, o.b2, steps_per_epoch, dict(o.decay_epochs))
+  return VAE(ae, tx, config.model.latent_dim, likelihood=v.likelihood, decoder_var=v.decoder_var, beta=v.beta)
