@@ -32,7 +32,10 @@ def test_config_trains_and_checkpoints(name, preset, mnist, tmp_path):
   config.model.width = 1 / 32
   config.batch_size, config.num_steps, config.checkpoint_every, config.eval_every = 8, 2, 2, 0
   config.num_devices = 1
+  if "twae" in config:  # keep the tessellation, shrink the regions to 4 points and the CVT fit
+    config.batch_size = 4 * config.twae.num_regions
+    config.twae.cvt_samples, config.twae.cvt_iters = 20 * config.twae.num_regions, 3
   method = methods.build(config, steps_per_epoch=8)
-  result = train.train(method, mnist["train"].images[:64], config, str(tmp_path), progress=False)
+  result = train.train(method, mnist["train"].images[:1000], config, str(tmp_path), progress=False)
   assert result.step == 2 and os.listdir(os.path.join(tmp_path, "checkpoints"))
   assert jax.tree.leaves(result.state.params)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ltot.methods import vae, wae
+from ltot.methods import twae, vae, wae
 
-__all__ = ["METHODS", "build", "vae", "wae"]
+__all__ = ["METHODS", "build", "twae", "vae", "wae"]
 
 METHODS: dict[str, Callable] = {
+    "twae": twae.from_config,
     "vae": vae.from_config,
     "wae": wae.from_config,
 }

@@ -129,6 +129,7 @@ def train(method: Method, train_images: np.ndarray, config: ml_collections.Confi
     start, state = restored
     logging.info("resumed from step %d", start)
 
+  per_batch = getattr(method, "updates_per_batch", 1)  # steps that reuse one batch (TWAE: a round)
   p_step = jax.pmap(method.train_step, axis_name=AXIS, devices=devices, in_axes=(0, 0, None),
                     donate_argnums=(0,))
   rstate = _replicate(state, devices)
@@ -142,7 +143,7 @@ def train(method: Method, train_images: np.ndarray, config: ml_collections.Confi
       if preemption.requested:
         preempted = True
         break
-      rstate, metrics = p_step(rstate, batches(step), jax.random.fold_in(keys["step"], step))
+      rstate, metrics = p_step(rstate, batches(step // per_batch), jax.random.fold_in(keys["step"], step))
       done = step + 1
       checkpoint_now = done % config.checkpoint_every == 0
       if done % config.log_every == 0 or done == config.num_steps or checkpoint_now:

@@ -29,7 +29,8 @@ class Method(Protocol):
   ``train_step`` runs under ``jax.pmap(axis_name=AXIS)``: ``batch`` is this
   device's shard, ``rng`` is the same key on every device, and the step must
   reduce whatever depends on the whole batch over ``AXIS`` so that N devices give
-  the 1-device result.
+  the 1-device result. A method may set ``updates_per_batch`` (default 1): the loop
+  then feeds each batch for that many consecutive steps (TWAE's rounds).
   """
 
   def init(self, rng: jax.Array, batch: Mapping[str, jnp.ndarray]) -> Any:

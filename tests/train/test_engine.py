@@ -19,7 +19,9 @@ def tiny_config(**overrides):
       optim=dict(lr=1e-3, b1=0.5, b2=0.999, decay_epochs=((30, 0.5),)),
       wae=dict(penalty="mmd", lam=10.0, kernel="imq", kernel_scales=(1.0,), prior_var=1.0, recon_weight=1.0,
                prior="gaussian", penalty_options={}, disc_lr=5e-4, disc_hidden=(16, 16)),
-      vae=dict(likelihood="bernoulli", decoder_var=1.0, beta=1.0)))
+      vae=dict(likelihood="bernoulli", decoder_var=1.0, beta=1.0),
+      twae=dict(tessellation="cvt", num_regions=2, tessellation_seed=0, cvt_samples=200, cvt_iters=3, penalty="sw",
+                penalty_options={"num_projections": 20}, lam=1.0, assign="lcm", alpha=0.0, recon_weight=1.0)))
   c.update_from_flattened_dict(overrides)
   return c
 
@@ -48,8 +50,12 @@ def test_train_state_is_immutable(images):
   assert int(state.step) == 0 and int(new.step) == 3
 
 
+TWAE = {"method": "twae", "model.latent_dim": 2}
+TWAE_R = {**TWAE, "twae.alpha": 0.2, "twae.assign": "exact", "twae.penalty": "gw", "twae.penalty_options": {}}
+
+
 @pytest.mark.parametrize("overrides", [{}, {"method": "vae"}, {"wae.penalty": "gan"},
-                                       {"wae.penalty": "sw", "wae.prior": "ball"}])
+                                       {"wae.penalty": "sw", "wae.prior": "ball"}, TWAE, TWAE_R])
 def test_one_device_equals_four_devices(images, tmp_path, overrides):
   assert jax.local_device_count() >= 4, "conftest forces 4 CPU devices"
   one = _run(tiny_config(num_steps=3, **overrides), images, tmp_path / "one").state
@@ -65,16 +71,17 @@ def method_init_leaf(images):
   return _leaves(state)[0]
 
 
-def test_resume_is_bitwise_equal_to_uninterrupted(images, tmp_path):
-  full = _run(tiny_config(num_steps=4), images, tmp_path / "full")
-  assert full.step == 4
-  first = _run(tiny_config(num_steps=2), images, tmp_path / "resumed")
-  assert first.step == 2
-  resumed = _run(tiny_config(num_steps=4), images, tmp_path / "resumed")
-  for a, b in zip(_leaves(full.state), _leaves(resumed.state)):
+@pytest.mark.parametrize("overrides,cut", [({}, 2), (TWAE_R, 3)])  # TWAE: resume in the middle of a round
+def test_resume_is_bitwise_equal_to_uninterrupted(images, tmp_path, overrides, cut):
+  full = _run(tiny_config(num_steps=5, **overrides), images, tmp_path / "full")
+  assert full.step == 5
+  first = _run(tiny_config(num_steps=cut, **overrides), images, tmp_path / "resumed")
+  assert first.step == cut
+  resumed = _run(tiny_config(num_steps=5, **overrides), images, tmp_path / "resumed")
+  for a, b in zip(jax.tree.leaves(full.state), jax.tree.leaves(resumed.state)):
     np.testing.assert_array_equal(a, b)
   lines = [json.loads(l) for l in open(tmp_path / "resumed" / "metrics.jsonl")]
-  assert [l["step"] for l in lines] == [1, 2, 3, 4]
+  assert [l["step"] for l in lines] == [1, 2, 3, 4, 5]
 
 
 def test_checkpoint_roundtrip_and_corrupt_latest_falls_back(images, tmp_path):

@@ -1,0 +1,41 @@
+"""TWAE on MNIST (Gai & Zhang, Sec. 5.2): latent 8, uniform unit-ball prior, CVT
+generators, LCM assignment, lambda 1 for SW (1000 directions) and 0.01 for GW, Adam.
+
+Presets "SIZE-PENALTY[-VARIANT]": SIZE "cpu" (1/16 width; N = 1000 points per round
+in m = 10 regions of n = 100, 240 rounds = 2,400 updates) or "paper" (full width,
+N = 10000, m = 100, n = 100, 600 rounds = 100 epochs); PENALTY "sw" or "gw"; VARIANT
+"r" (Algorithm 3, alpha 0.2), "e8" (241 E8 regions), "cvt241" (241 CVT regions, the E8
+comparison), "exact" (balanced_assignment instead of LCM). Default: "cpu-sw".
+The paper does not give TWAE's MNIST learning rate or epochs: ltot uses the WAE paper's.
+"""
+
+import ml_collections
+
+from ltot.configs import base
+
+LAMBDA = {"sw": 1.0, "gw": 0.01}
+VARIANTS = ("", "r", "e8", "cvt241", "exact")
+PRESETS = tuple(f"{size}-{p}" + (f"-{v}" if v else "") for size in ("cpu", "paper") for p in LAMBDA
+                for v in VARIANTS)
+
+
+def get_config(preset: str = "cpu-sw") -> ml_collections.ConfigDict:
+  size, penalty, variant = (preset.split("-") + ["", ""])[:3]
+  if penalty not in LAMBDA or variant not in VARIANTS:
+    raise ValueError(f"preset must be SIZE-PENALTY[-VARIANT] with PENALTY in {sorted(LAMBDA)} and VARIANT in "
+                     f"{VARIANTS[1:]}, got {preset!r}")
+  paper = size == "paper"
+  c = base(size, method="twae")
+  regions = 241 if variant in ("e8", "cvt241") else (100 if paper else 10)
+  per_region = 100 if paper or regions == 10 else 20
+  c.batch_size = regions * per_region  # N, the points of one assignment round
+  updates = 60_000 if paper else 2_400
+  c.num_steps = max(1, updates // regions)
+  c.eval_every = c.checkpoint_every = max(1, c.num_steps // 4)
+  c.log_every = max(1, c.num_steps // 48)
+  c.twae = ml_collections.ConfigDict(dict(
+      penalty=penalty, lam=LAMBDA[penalty], penalty_options={"num_projections": 1000} if penalty == "sw" else {},
+      tessellation="e8" if variant == "e8" else "cvt", num_regions=regions, tessellation_seed=0,
+      cvt_samples=100_000, cvt_iters=50, assign="exact" if variant == "exact" else "lcm",
+      alpha=0.2 if variant == "r" else 0.0, recon_weight=1.0))
+  return c

@@ -1,0 +1,246 @@
+"""Tessellated Wasserstein auto-encoders (Gai & Zhang), Algorithms 1 and 3.
+
+A round of Algorithm 1 takes a batch of N images: encode all N, assign the codes to
+the m generators of a tessellation of the unit ball (CVT or E8) with capacity n = N / m
+each, by TWAE's least cost method (``assign="lcm"``, the paper) or the exact Hitchcock
+solution (``assign="exact"``, ltot's extension), draw n uniform prior points in each
+region, then take m optimiser steps, region by region, on
+L_k = L_recons(S_k) + lambda * D(Q_n|S_k, P_n|V_k).
+
+Each training step of the generic loop is one region's update (``updates_per_batch = m``:
+the loop feeds the same N images for m steps). The round's plan (regions, prior
+samples, and Algorithm 3's previous batch and gradient) lives in ``TWAEState``, so
+checkpoints resume mid-round exactly. (Running the m updates in one ``lax.scan`` would
+be simpler, but XLA's CPU backend runs convolutions inside loops ~3.5x slower.)
+
+With ``alpha > 0`` each region step uses Algorithm 3's gradient
+g_k = grad f_k(theta_k) + alpha * (grad f_{S(k-1)}(theta_k) - grad f_{S(k-1)}(theta_{k-1})),
+where S(k) is a batch of n points drawn uniformly from the round's N (the k = 1 step of
+a round uses grad f_k alone). Choices the paper leaves open, made here:
+- f_S is the TWAE loss on S with a fresh global prior sample of n points of the ball
+  (S is not a region, so its prior is the whole ball); the sample and the penalty's
+  random directions are kept with S, so both gradients of the difference see the same
+  estimate, as Theorem 4 asks.
+- the combined gradient goes to the configured optimiser (the paper writes plain SGD).
+- codes for the assignment come from a train-mode forward pass (BatchNorm statistics
+  of the N points; the running statistics are only updated by the region steps).
+
+Data parallelism: the N images are sharded; every device gathers them and all codes,
+computes the same assignment and prior samples, and takes an equal slice of each
+region's n points (n must be divisible by the device count); gradients and BatchNorm
+statistics are averaged over devices, and penalties see the whole region's codes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+import jax
+import jax.numpy as jnp
+
+from ltot import discrepancy, tessellation
+from ltot.methods.autoencoder import AutoencoderMethod, unit_images
+from ltot.nn import make_autoencoder
+from ltot.ot import balanced_assignment, lcm
+from ltot.train.state import AXIS, TrainState, adam_with_schedule
+
+__all__ = ["ASSIGNERS", "TWAE", "TWAEState", "from_config", "make_generators", "regularized_gradient"]
+
+ASSIGNERS = ("lcm", "exact")
+
+
+def make_generators(kind: str, num_regions: int, dim: int, *, seed: int = 0, num_samples: int = 100_000,
+                    num_iters: int = 50) -> jnp.ndarray:
+  """Generators [m, d]: "cvt" (Lloyd on Monte-Carlo points of the ball, TWAE Sec. 2.4) or "e8" (d = 8, m = 241)."""
+  if kind == "e8":
+    if dim != 8 or num_regions != 241:
+      raise ValueError(f"the E8 tessellation has 241 regions in 8 dimensions, got m={num_regions}, d={dim}")
+    return tessellation.e8_tessellation()
+  if kind != "cvt":
+    raise ValueError(f"tessellation must be 'cvt' or 'e8', got {kind!r}")
+  return tessellation.cvt(jax.random.key(seed), num_regions, dim, num_samples=num_samples,
+                          num_iters=num_iters).generators
+
+
+class TWAEState(TrainState):
+  """TrainState plus the current round's plan.
+
+  region: the next region to update (0 starts a round); members [m, n]: indices of each
+  region's points in the round's batch; priors [m, n, d]: the regions' prior samples;
+  prev_idx [n], prev_prior [n, d], prev_key (key data), prev_grads (params-shaped, None
+  without Algorithm 3): the previous random batch S(k-1) and its gradient at theta_{k-1}.
+  """
+
+  region: jnp.ndarray = None
+  members: jnp.ndarray = None
+  priors: jnp.ndarray = None
+  prev_idx: jnp.ndarray = None
+  prev_prior: jnp.ndarray = None
+  prev_key: jnp.ndarray = None
+  prev_grads: Any = None
+
+
+def regularized_gradient(grad_k, grad_prev_now, grad_prev_then, alpha: float, first):
+  """Algorithm 3, line 12: grad_k + alpha * (grad f_{S(k-1)}(theta_k) - grad f_{S(k-1)}(theta_{k-1})),
+  or grad_k alone on a round's first region (line 9); pytrees of equal structure."""
+  return jax.tree.map(lambda g, a, b: jnp.where(first, g, g + alpha * (a - b)), grad_k, grad_prev_now, grad_prev_then)
+
+
+@dataclasses.dataclass(frozen=True)
+class TWAE(AutoencoderMethod):
+  """TWAE; implements ``ltot.train.Method``. The prior is the uniform unit ball.
+
+  Attributes (besides ``AutoencoderMethod``'s):
+    generators: [m, d] the tessellation's generators.
+    per_region: n, the points per region in a round (the loop's batch size is N = m * n).
+    lam: lambda (TWAE: 1 for SW, 0.01 for GW, GSW, DSW).
+    penalty: a key of ``ltot.discrepancy.DISCREPANCIES`` ("sw", "gw", ...).
+    penalty_options: its keyword arguments as (name, value) pairs.
+    assign: "lcm" (Algorithm 2) or "exact" (``ltot.ot.balanced_assignment``).
+    alpha: Algorithm 3's weight; 0 runs Algorithm 1.
+    recon_weight: multiplier of the reconstruction cost.
+  """
+
+  generators: Any = None
+  per_region: int = 100
+  lam: float = 1.0
+  penalty: str = "sw"
+  penalty_options: tuple[tuple[str, Any], ...] = ()
+  assign: str = "lcm"
+  alpha: float = 0.0
+  recon_weight: float = 1.0
+
+  def __post_init__(self):
+    if self.prior != "ball":
+      raise ValueError(f"TWAE's prior is the unit ball, got prior={self.prior!r}")
+    super().__post_init__()
+    if self.generators is None or jnp.shape(self.generators)[1:] != (self.latent_dim,):
+      raise ValueError(f"generators must have shape [m, {self.latent_dim}], got {jnp.shape(self.generators)}")
+    if self.per_region < 2:
+      raise ValueError(f"per_region must be at least 2, got {self.per_region}")
+    if self.penalty not in discrepancy.DISCREPANCIES:
+      raise ValueError(f"penalty must be one of {sorted(discrepancy.DISCREPANCIES)}, got {self.penalty!r}")
+    if self.assign not in ASSIGNERS:
+      raise ValueError(f"assign must be one of {ASSIGNERS}, got {self.assign!r}")
+    if self.lam < 0 or self.alpha < 0 or self.recon_weight <= 0:
+      raise ValueError(f"need lam >= 0, alpha >= 0, recon_weight > 0; got {self.lam}, {self.alpha}, {self.recon_weight}")
+
+  @property
+  def num_regions(self) -> int:
+    return int(jnp.shape(self.generators)[0])
+
+  def sample_penalty(self, z, z_prior, rng):
+    return discrepancy.DISCREPANCIES[self.penalty](z, z_prior, rng=rng, **dict(self.penalty_options))
+
+  # -- Algorithm 1: the assignment round ----------------------------------------
+  def regions(self, z_all: jnp.ndarray) -> jnp.ndarray:
+    """Members [m, n] (indices into z_all [N, d]) of each region, n = N / m, by LCM or the exact solution."""
+    n_total, m = z_all.shape[0], self.num_regions
+    if n_total % m:
+      raise ValueError(f"the batch of N={n_total} codes must split into m={m} regions of equal size")
+    g = jnp.asarray(self.generators, z_all.dtype)
+    cost = jnp.sum(z_all**2, 1)[:, None] + jnp.sum(g**2, 1)[None] - 2.0 * z_all @ g.T
+    solve = lcm if self.assign == "lcm" else balanced_assignment
+    labels = solve(cost, n_total // m)
+    return jnp.argsort(labels, stable=True).reshape(m, n_total // m)
+
+  def _local(self, idx: jnp.ndarray) -> jnp.ndarray:
+    """This device's equal slice of the n indices idx."""
+    n, devices = idx.shape[0], jax.lax.axis_size(AXIS)
+    if n % devices:
+      raise ValueError(f"region batches of n={n} points do not split over {devices} devices")
+    return jax.lax.dynamic_slice_in_dim(idx, jax.lax.axis_index(AXIS) * (n // devices), n // devices)
+
+  def batch_loss(self, params, stats, x, z_prior, rng):
+    """(loss, (metrics, new_stats)) of this device's share x of a batch whose prior sample is z_prior [n, d]."""
+    z, enc_stats = self.encoder_outputs(params, stats, x, True)
+    logits, dec_stats = self.decoder_logits(params, stats, z, True)
+    recon = jnp.mean(jnp.sum((jax.nn.sigmoid(logits) - x) ** 2, axis=(1, 2, 3)))
+    penalty = self.sample_penalty(jax.lax.all_gather(z, AXIS, tiled=True), z_prior, rng)
+    new_stats = {"encoder": enc_stats["batch_stats"], "decoder": dec_stats["batch_stats"]}
+    return self.recon_weight * recon + self.lam * penalty, ({"recon": recon, "penalty": penalty}, new_stats)
+
+  def _grad(self, state, x_all, idx, z_prior, rng):
+    """(device-averaged gradient, metrics, new BatchNorm stats) of the loss on the points x_all[idx]."""
+    x = unit_images(x_all[self._local(idx)])
+    (loss, (metrics, new_stats)), grads = jax.value_and_grad(self.batch_loss, has_aux=True)(
+        state.params, state.batch_stats, x, z_prior, rng)
+    return jax.lax.pmean(grads, AXIS), {"loss": loss, **metrics}, new_stats
+
+  @property
+  def updates_per_batch(self) -> int:
+    """The loop feeds each batch of N images for m consecutive steps (one round)."""
+    return self.num_regions
+
+  def init(self, rng: jax.Array, batch: Mapping[str, jnp.ndarray]) -> TWAEState:
+    base = super().init(rng, batch)
+    m, n, d = self.num_regions, self.per_region, self.latent_dim
+    zeros_key = jax.random.key_data(jax.random.key(0))
+    return TWAEState.create(apply_fn=None, params=base.params, tx=self.tx, batch_stats=base.batch_stats,
+                            region=jnp.zeros((), jnp.int32), members=jnp.zeros((m, n), jnp.int32),
+                            priors=jnp.zeros((m, n, d)), prev_idx=jnp.zeros((n,), jnp.int32),
+                            prev_prior=jnp.zeros((n, d)), prev_key=zeros_key,
+                            prev_grads=jax.tree.map(jnp.zeros_like, base.params) if self.alpha > 0 else None)
+
+  def _plan(self, state, batch, rng):
+    """Algorithm 1 lines 2-3 and the region priors: members [m, n] and priors [m, n, d]."""
+    z_local = self.encoder_outputs(state.params, state.batch_stats, unit_images(batch["image"]), True)[0]
+    members = self.regions(jax.lax.all_gather(z_local, AXIS, tiled=True))
+    priors = tessellation.sample_regions(rng, jnp.asarray(self.generators, z_local.dtype), self.per_region)
+    return members, priors
+
+  def _random_batch(self, key, num_points):
+    """Algorithm 3's S: n of the round's points, a global prior sample of n, and the penalty key."""
+    k_idx, k_prior, k_pen = jax.random.split(key, 3)
+    idx = jax.random.choice(k_idx, num_points, (self.per_region,), replace=False).astype(jnp.int32)
+    return idx, self.sample_prior(k_prior, self.per_region), k_pen
+
+  def train_step(self, state: TWAEState, batch: Mapping[str, jnp.ndarray], rng: jax.Array):
+    """One region update of the current round (a new round, with a new plan, when region == 0)."""
+    k_plan, k_pen, k_rand = jax.random.split(rng, 3)
+    k = state.region
+    members, priors = jax.lax.cond(k == 0, lambda: self._plan(state, batch, k_plan),
+                                   lambda: (state.members, state.priors))
+    x_all = jax.lax.all_gather(batch["image"], AXIS, tiled=True)
+    grads, metrics, new_stats = self._grad(state, x_all, members[k], priors[k], k_pen)
+    extra = {}
+    if self.alpha > 0:
+      # Algorithm 3: grad f_{S(k-1)} at theta_k minus the stored one at theta_{k-1} (none at a round's start).
+      prev_key = jax.random.wrap_key_data(state.prev_key)
+      now = self._grad(state, x_all, state.prev_idx, state.prev_prior, prev_key)[0]
+      grads = regularized_gradient(grads, now, state.prev_grads, self.alpha, first=k == 0)
+      idx, prior, pen = self._random_batch(k_rand, x_all.shape[0])
+      extra = dict(prev_idx=idx, prev_prior=prior, prev_key=jax.random.key_data(pen),
+                   prev_grads=self._grad(state, x_all, idx, prior, pen)[0])
+    state = state.apply_gradients(grads=grads, batch_stats=new_stats, region=(k + 1) % self.num_regions,
+                                  members=members, priors=priors, **extra)
+    return state, jax.lax.pmean(metrics, AXIS)
+
+  def evaluate(self, state: TrainState, batch: Mapping[str, jnp.ndarray], rng: jax.Array) -> dict[str, Any]:
+    x = unit_images(batch["image"])
+    z = self.encode(state, x)
+    out = self.reconstruction_metrics(state, x)
+    out["latent_" + self.penalty] = self.sample_penalty(z, self.sample_prior(rng, z.shape[0]), rng)
+    return out
+
+
+def from_config(config, steps_per_epoch: int) -> TWAE:
+  """Builds a TWAE from a run config (sections ``model``, ``optim``, ``twae``).
+
+  ``steps_per_epoch`` counts batches of N; each feeds m region updates (loop steps), so
+  the learning-rate schedule counts steps_per_epoch * m updates per epoch.
+  """
+  t = config.twae
+  d = config.model.latent_dim
+  if config.batch_size % t.num_regions:
+    raise ValueError(f"batch_size={config.batch_size} (N) must be a multiple of twae.num_regions={t.num_regions}")
+  generators = make_generators(t.tessellation, t.num_regions, d, seed=t.get("tessellation_seed", 0),
+                               num_samples=t.get("cvt_samples", 100_000), num_iters=t.get("cvt_iters", 50))
+  ae = make_autoencoder(config.model.arch, d, width=config.model.width, axis_name=AXIS)
+  o = config.optim
+  tx = adam_with_schedule(o.lr, o.b1, o.b2, steps_per_epoch * t.num_regions, dict(o.decay_epochs))
+  return TWAE(ae, tx, d, prior="ball", generators=generators, per_region=config.batch_size // t.num_regions,
+              lam=t.lam, penalty=t.penalty,
+              penalty_options=tuple(sorted(dict(t.get("penalty_options", {})).items())), assign=t.assign,
+              alpha=t.alpha, recon_weight=t.get("recon_weight", 1.0))
