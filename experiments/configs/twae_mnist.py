@@ -2,8 +2,8 @@
 generators, LCM assignment, lambda 1 for SW (1000 directions) and 0.01 for GW, Adam.
 
 Presets "SIZE-PENALTY[-VARIANT]": SIZE "cpu" (1/16 width; N = 1000 points per round
-in m = 10 regions of n = 100, 240 rounds = 2,400 updates) or "paper" (full width,
-N = 10000, m = 100, n = 100, 600 rounds = 100 epochs); PENALTY "sw" or "gw"; VARIANT
+in m = 10 regions of n = 100, 240 rounds = 2,400 updates; E8 and CVT-241: n = 20) or "paper" (full width,
+N = 10000, m = 100, n = 100, 600 rounds = 60,000 updates = 100 epochs); PENALTY "sw" or "gw"; VARIANT
 "r" (Algorithm 3, alpha 0.2), "e8" (241 E8 regions), "cvt241" (241 CVT regions, the E8
 comparison), "exact" (balanced_assignment instead of LCM). Default: "cpu-sw".
 The paper does not give TWAE's MNIST learning rate or epochs: ltot uses the WAE paper's.
@@ -29,10 +29,8 @@ def get_config(preset: str = "cpu-sw") -> ml_collections.ConfigDict:
   regions = 241 if variant in ("e8", "cvt241") else (100 if paper else 10)
   per_region = 100 if paper or regions == 10 else 20
   c.batch_size = regions * per_region  # N, the points of one assignment round
-  updates = 60_000 if paper else 2_400
-  c.num_steps = max(1, updates // regions)
-  c.eval_every = c.checkpoint_every = max(1, c.num_steps // 4)
-  c.log_every = max(1, c.num_steps // 48)
+  # Steps are region updates (m per round of N points), as many as the base's batch-100 steps.
+  c.num_steps = 60_000 if paper else 2_400
   c.twae = ml_collections.ConfigDict(dict(
       penalty=penalty, lam=LAMBDA[penalty], penalty_options={"num_projections": 1000} if penalty == "sw" else {},
       tessellation="e8" if variant == "e8" else "cvt", num_regions=regions, tessellation_seed=0,
