@@ -24,3 +24,16 @@ def mnist():
 @pytest.fixture
 def rng():
   return np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+  """Drops JAX's compiled programs after each test module.
+
+  A full run compiles hundreds of XLA programs in one process; without this, XLA's
+  CPU compiler aborted late in the suite (in a TWAE compile) while each module passed
+  alone. Freeing the earlier executables keeps the process's JIT mappings bounded.
+  """
+  yield
+  import jax
+  jax.clear_caches()
