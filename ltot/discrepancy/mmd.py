@@ -7,14 +7,9 @@ from typing import Sequence
 import jax.numpy as jnp
 
 from ltot._checks import check_points, check_same_dim
+from ltot._distances import pairwise_sq_dists
 
 __all__ = ["mmd", "pairwise_sq_dists"]
-
-
-def pairwise_sq_dists(x: jnp.ndarray, y: jnp.ndarray) -> jnp.ndarray:
-  """|x_i - y_j|^2 for x [n, d], y [m, d] -> [n, m], in matmul form, clipped at 0."""
-  d = jnp.sum(x * x, -1)[:, None] + jnp.sum(y * y, -1)[None, :] - 2.0 * x @ y.T
-  return jnp.maximum(d, 0.0)
 
 
 def _kernel(sq: jnp.ndarray, kernel: str, scales: jnp.ndarray) -> jnp.ndarray:

@@ -42,7 +42,7 @@ import jax.numpy as jnp
 from ltot import discrepancy, tessellation
 from ltot.methods.autoencoder import AutoencoderMethod, unit_images
 from ltot.nn import make_autoencoder
-from ltot.ot import balanced_assignment, lcm
+from ltot.ot import balanced_assignment, lcm, pairwise_cost
 from ltot.train.state import AXIS, TrainState, adam_with_schedule
 
 __all__ = ["ASSIGNERS", "TWAE", "TWAEState", "from_config", "make_generators", "regularized_gradient"]
@@ -139,8 +139,7 @@ class TWAE(AutoencoderMethod):
     n_total, m = z_all.shape[0], self.num_regions
     if n_total % m:
       raise ValueError(f"the batch of N={n_total} codes must split into m={m} regions of equal size")
-    g = jnp.asarray(self.generators, z_all.dtype)
-    cost = jnp.sum(z_all**2, 1)[:, None] + jnp.sum(g**2, 1)[None] - 2.0 * z_all @ g.T
+    cost = pairwise_cost(z_all, jnp.asarray(self.generators, z_all.dtype), "sqeuclidean")
     solve = lcm if self.assign == "lcm" else balanced_assignment
     labels = solve(cost, n_total // m)
     return jnp.argsort(labels, stable=True).reshape(m, n_total // m)

@@ -29,10 +29,11 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from ltot._checks import check_paired, is_concrete
+from ltot._checks import check_paired
+from ltot._distances import pairwise_sq_dists
 from ltot._reduce import min_argmin
+from ltot.ot.hitchcock import check_hitchcock
 
 __all__ = ["Transport", "assignment", "balanced_assignment", "kantorovich_potentials", "transport"]
 
@@ -242,19 +243,6 @@ def _resolution_epsilon(cost: jnp.ndarray, n_all: int) -> jnp.ndarray:
   return jnp.where(integral & (exact >= 4 * floor), exact, jnp.maximum(floor, jnp.finfo(cost.dtype).tiny))
 
 
-def _check_cost(cost, *, square: bool):
-  cost = jnp.asarray(cost)
-  if cost.ndim != 2 or cost.shape[0] < 1 or cost.shape[1] < 1:
-    raise ValueError(f"cost must have shape [N, m] with N, m >= 1, got {cost.shape}")
-  if square and cost.shape[0] != cost.shape[1]:
-    raise ValueError(f"cost must be square [n, n], got {cost.shape}")
-  if not jnp.issubdtype(cost.dtype, jnp.floating):
-    cost = cost.astype(jnp.float32)
-  if is_concrete(cost) and not np.all(np.isfinite(np.asarray(cost))):
-    raise ValueError("cost contains NaN or Inf")
-  return cost
-
-
 def transport(cost: jnp.ndarray, capacity: int, *, epsilon: float | None = None) -> Transport:
   """Solves the Hitchcock problem on cost [N, m]: each row to one column, <= capacity rows per column.
 
@@ -263,13 +251,9 @@ def transport(cost: jnp.ndarray, capacity: int, *, epsilon: float | None = None)
   which makes the result exactly optimal, else the float resolution of the cost range.
   Jittable with ``capacity`` static.
   """
-  cost = _check_cost(cost, square=False)
-  if int(capacity) != capacity or capacity < 1:
-    raise ValueError(f"capacity must be a positive integer, got {capacity}")
+  cost, capacity = check_hitchcock(cost, capacity)
   n, m = cost.shape
-  if n > capacity * m:
-    raise ValueError(f"N={n} rows do not fit in m={m} columns of capacity {capacity} (need N <= capacity * m)")
-  capacity = min(int(capacity), n)  # more room than rows changes nothing
+  capacity = min(capacity, n)  # more room than rows changes nothing
   if m == 1:
     return Transport(jnp.zeros(n, jnp.int32), cost[:, 0], jnp.zeros(1, cost.dtype), jnp.zeros((), cost.dtype))
   floor = _resolution_epsilon(cost, capacity * m)
@@ -279,7 +263,9 @@ def transport(cost: jnp.ndarray, capacity: int, *, epsilon: float | None = None)
 
 def assignment(cost: jnp.ndarray) -> jnp.ndarray:
   """Exact minimum-cost perfect matching of cost [n, n]: row i goes to column perm[i] (int32 [n])."""
-  return transport(_check_cost(cost, square=True), 1).labels
+  if jnp.ndim(cost) == 2 and jnp.shape(cost)[0] != jnp.shape(cost)[1]:
+    raise ValueError(f"cost must be square [n, n], got {jnp.shape(cost)}")
+  return transport(cost, 1).labels
 
 
 def balanced_assignment(cost: jnp.ndarray, capacity: int) -> jnp.ndarray:
@@ -294,7 +280,7 @@ def kantorovich_potentials(x: jnp.ndarray, y: jnp.ndarray) -> tuple[jnp.ndarray,
   mean_i c_{i, perm(i)} up to the auction's certificate.
   """
   x, y = check_paired(x, y)
-  cost = 0.5 * jnp.sum((x[:, None, :] - y[None, :, :]) ** 2, axis=-1)
+  cost = 0.5 * pairwise_sq_dists(x, y)
   sol = transport(cost, 1)
   # Row potentials u_i = min_j (c_ij + p_j): u_i - p_j <= c_ij, so h_x = -u, h_y = -p.
   return -sol.row_potential, -sol.column_price

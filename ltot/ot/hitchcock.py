@@ -78,7 +78,9 @@ def _first_overflow(col, key, row, valid, remaining, n):
   return jnp.where(none, inf, k_val), jnp.where(none, n, k_row)
 
 
-def _check_cost(cost, capacity):
+def check_hitchcock(cost, capacity) -> tuple[jnp.ndarray, int]:
+  """Checks a Hitchcock problem: cost [N, m] finite (floats; ints are cast), capacity a positive integer,
+  N <= capacity * m. Returns (cost, capacity)."""
   cost = jnp.asarray(cost)
   if cost.ndim != 2 or cost.shape[0] < 1 or cost.shape[1] < 1:
     raise ValueError(f"cost must have shape [N, m] with N, m >= 1, got {cost.shape}")
@@ -99,7 +101,7 @@ def lcm(cost: jnp.ndarray, capacity: int) -> jnp.ndarray:
 
   Requires N <= capacity * m. Jittable (``capacity`` static).
   """
-  cost, capacity = _check_cost(cost, capacity)
+  cost, capacity = check_hitchcock(cost, capacity)
   return _lcm(cost, capacity)
 
 

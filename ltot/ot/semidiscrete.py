@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import optax
 
 from ltot._checks import check_points, check_same_dim
+from ltot._distances import pairwise_sq_dists
 from ltot._reduce import min_argmin
 
 __all__ = ["COSTS", "OTSResult", "ots", "pairwise_cost", "semidiscrete_dual", "semidiscrete_map"]
@@ -38,8 +39,7 @@ def pairwise_cost(x: jnp.ndarray, y: jnp.ndarray, cost: str = "sqeuclidean") -> 
   if cost not in COSTS:
     raise ValueError(f"cost must be one of {COSTS}, got {cost!r}")
   if cost in ("sqeuclidean", "euclidean"):
-    sq = jnp.sum(x * x, -1)[:, None] + jnp.sum(y * y, -1)[None, :] - 2.0 * x @ y.T
-    sq = jnp.maximum(sq, 0.0)
+    sq = pairwise_sq_dists(x, y)
     return sq if cost == "sqeuclidean" else jnp.sqrt(sq)
   b, d = x.shape
   n = y.shape[0]

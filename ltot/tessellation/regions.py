@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from ltot._checks import check_points
+from ltot._distances import pairwise_sq_dists
 from ltot.ot import balanced_assignment
 from ltot.tessellation.cvt import assign_regions, sample_ball
 
@@ -46,8 +47,7 @@ def _exact(rng, generators, per_region, draw):
 def _by_capacity(rng, generators, per_region):
   m, d = generators.shape
   z = sample_ball(rng, m * per_region, d).astype(generators.dtype)
-  cost = jnp.sum(z * z, 1)[:, None] + jnp.sum(generators * generators, 1)[None] - 2.0 * z @ generators.T
-  labels = balanced_assignment(cost, per_region)  # every region receives exactly per_region points
+  labels = balanced_assignment(pairwise_sq_dists(z, generators), per_region)  # every region receives exactly per_region points
   return z[jnp.argsort(labels, stable=True)].reshape(m, per_region, d)
 
 
