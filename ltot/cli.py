@@ -1,8 +1,15 @@
-"""``ltot train | eval | sample``: the command line over configs, the loop and the methods.
+"""``ltot train | eval | sample | report``: the command line over configs, the loop and the methods.
 
   ltot train  --config experiments/configs/wae_mmd_mnist.py [--config.KEY=VALUE ...] --workdir DIR
   ltot eval   --workdir DIR [--num-samples N]
   ltot sample --workdir DIR --num N --out FILE.png|FILE.npy
+  ltot report RUN_DIR [RUN_DIR ...] --out FILE.md
+
+``eval`` restores the newest checkpoint, scores it on the whole test split and writes
+metrics.json (reconstruction error; with the shipped MNIST / Fashion-MNIST classifiers
+also FID, Inception Score, mode KL and exact W1 over N generated samples, default the
+config's num_fid_samples) and samples / reconstructions / interpolations PNGs.
+``report`` tabulates the runs' metrics.json and plots their logged metrics against the step.
 """
 
 from __future__ import annotations
@@ -16,14 +23,15 @@ from ml_collections import config_flags
 
 __all__ = ["run", "validate_config"]
 
-COMMANDS = ("train", "eval", "sample")
+COMMANDS = ("train", "eval", "sample", "report")
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Path to a get_config() file (train).", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory: checkpoints, logs, images, metrics.")
 _NUM = flags.DEFINE_integer("num", 64, "Number of samples (sample).")
-_OUT = flags.DEFINE_string("out", None, "Output file, .png (grid) or .npy (sample).")
-_NUM_SAMPLES = flags.DEFINE_integer("num_samples", None, "Held-out examples to evaluate on (eval; default all).")
+_OUT = flags.DEFINE_string("out", None, "Output file: .png (grid) or .npy (sample), .md (report).")
+_NUM_SAMPLES = flags.DEFINE_integer("num_samples", None, "Generated samples scored by eval (default: config.num_fid_samples).")
 
 _POSITIVE = ("batch_size", "num_steps", "log_every", "checkpoint_every", "max_checkpoints", "num_eval_examples")
+_NON_NEGATIVE = ("num_devices", "eval_every", "seed", "num_fid_samples")
 
 
 class UsageError(ValueError):
@@ -33,7 +41,7 @@ class UsageError(ValueError):
 def validate_config(config) -> None:
   """Fails fast with a message naming the bad key (method sections are checked by the method)."""
   from ltot import data, methods
-  for key in ("method", "dataset", "seed", "num_devices", "eval_every", *_POSITIVE):
+  for key in ("method", "dataset", *_NON_NEGATIVE, *_POSITIVE):
     if key not in config:
       raise UsageError(f"config lacks the key {key!r}")
   if config.method not in methods.METHODS:
@@ -43,7 +51,7 @@ def validate_config(config) -> None:
   for key in _POSITIVE:
     if not isinstance(config[key], int) or config[key] <= 0:
       raise UsageError(f"config.{key} must be a positive integer, got {config[key]!r}")
-  for key in ("num_devices", "eval_every", "seed"):
+  for key in _NON_NEGATIVE:
     if not isinstance(config[key], int) or config[key] < 0:
       raise UsageError(f"config.{key} must be a non-negative integer, got {config[key]!r}")
 
@@ -92,7 +100,7 @@ def _train(workdir: str) -> int:
     print(f"ltot: preempted; checkpoint saved at step {result.step} in {workdir}", file=sys.stderr)
     return 0
   metrics = train.write_report(method, result.state, test.images, train.root_keys(config.seed)["eval"],
-                               workdir, result.step)
+                               workdir, result.step, dataset=config.dataset, num_samples=config.num_fid_samples)
   print(json.dumps(metrics, indent=2, sort_keys=True))
   print(f"wrote {workdir}/metrics.json, samples.png, reconstructions.png")
   return 0
@@ -101,8 +109,11 @@ def _train(workdir: str) -> int:
 def _eval(workdir: str) -> int:
   from ltot import train
   config, test, method, state, step, keys = _load_run(workdir)
-  images = test.images[:_NUM_SAMPLES.value] if _NUM_SAMPLES.value else test.images
-  metrics = train.write_report(method, state, images, keys["eval"], workdir, step)
+  num_samples = config.get("num_fid_samples", 10_000) if _NUM_SAMPLES.value is None else _NUM_SAMPLES.value
+  if num_samples < 0:
+    raise UsageError(f"--num-samples must be non-negative, got {num_samples}")
+  metrics = train.write_report(method, state, test.images, keys["eval"], workdir, step,
+                               dataset=config.dataset, num_samples=num_samples)
   print(json.dumps(metrics, indent=2, sort_keys=True))
   return 0
 
@@ -125,8 +136,24 @@ def _sample(workdir: str) -> int:
   return 0
 
 
+def _report(run_dirs: list[str]) -> int:
+  from ltot.train.report import compare_runs
+  if not _OUT.value or not _OUT.value.endswith(".md"):
+    raise UsageError("report needs --out FILE.md")
+  if not run_dirs:
+    raise UsageError("report needs at least one run directory")
+  try:
+    written = compare_runs(run_dirs, _OUT.value)
+  except FileNotFoundError as e:
+    raise UsageError(str(e)) from e
+  print("wrote " + ", ".join(written))
+  return 0
+
+
 def _main(argv) -> int:
   command = argv[1]
+  if command == "report":
+    return _report(argv[2:])
   if len(argv) > 2:
     raise UsageError(f"unexpected arguments {argv[2:]}")
   if not _WORKDIR.value:

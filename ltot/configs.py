@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import ml_collections
 
-__all__ = ["PRESETS", "base"]
+__all__ = ["PRESETS", "base", "PENALTY_LAMBDA", "PENALTY_OPTIONS", "twae_section", "celeba_schedule"]
 
 PRESETS = ("cpu", "paper")
+
+# TWAE Sec. 5.2: lambda 1 for SW (and Max-SW), 0.01 for GW, GSW and DSW; 1000 directions.
+PENALTY_LAMBDA = {"sw": 1.0, "max_sw": 1.0, "gw": 0.01, "gsw": 0.01, "dsw": 0.01}
+PENALTY_OPTIONS = {"sw": {"num_projections": 1000}, "gsw": {"num_projections": 1000},
+                   "dsw": {"num_projections": 1000, "num_iters": 10}, "max_sw": {"num_iters": 10}, "gw": {}}
+CELEBA_TRAIN = 162_770  # images in CelebA's train split
 
 
 def base(preset: str, *, method: str, dataset: str = "mnist", arch: str = "mnist_conv",
@@ -30,9 +36,30 @@ def base(preset: str, *, method: str, dataset: str = "mnist", arch: str = "mnist
   c.log_every = 50
   c.eval_every = 6_000 if paper else 600
   c.num_eval_examples = 2_000
+  c.num_fid_samples = 10_000  # generated samples scored at the end (FID/IS under the shipped classifier)
   c.checkpoint_every = 6_000 if paper else 600
   c.max_checkpoints = 3
   c.model = ml_collections.ConfigDict(dict(arch=arch, latent_dim=latent_dim, width=1.0 if paper else 0.0625))
   # WAE paper, MNIST: Adam(1e-3, beta1 0.5), x0.5 after 30 epochs, x0.1 (of the base) after 50.
   c.optim = ml_collections.ConfigDict(dict(lr=1e-3, b1=0.5, b2=0.999, decay_epochs=((30, 0.5), (50, 0.1))))
+  return c
+
+
+def twae_section(penalty: str, num_regions: int, *, tessellation: str = "cvt", assign: str = "lcm",
+                 alpha: float = 0.0) -> ml_collections.ConfigDict:
+  """The ``twae`` section: the penalty with the paper's lambda and options, the tessellation and assignment."""
+  if penalty not in PENALTY_LAMBDA:
+    raise ValueError(f"penalty must be one of {sorted(PENALTY_LAMBDA)}, got {penalty!r}")
+  return ml_collections.ConfigDict(dict(
+      penalty=penalty, lam=PENALTY_LAMBDA[penalty], penalty_options=PENALTY_OPTIONS[penalty],
+      tessellation=tessellation, num_regions=num_regions, tessellation_seed=0, cvt_samples=100_000,
+      cvt_iters=50, assign=assign, alpha=alpha, recon_weight=1.0))
+
+
+def celeba_schedule(c: ml_collections.ConfigDict, epochs: int, *, per_step: int = 100) -> ml_collections.ConfigDict:
+  """WAE paper App. E, CelebA: Adam lr 1e-4 -> 5e-5 after 30 epochs -> 1e-5 after 50, ``epochs`` epochs
+  of ``per_step`` images per update; evaluation and checkpoints every 5,000 updates."""
+  c.optim.lr = 1e-4
+  c.num_steps = epochs * (CELEBA_TRAIN // per_step)
+  c.eval_every = c.checkpoint_every = 5_000
   return c

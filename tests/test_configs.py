@@ -5,6 +5,7 @@ import importlib.util
 import os
 
 import jax
+import numpy as np
 import pytest
 
 from ltot import methods, train
@@ -36,6 +37,11 @@ def test_config_trains_and_checkpoints(name, preset, mnist, tmp_path):
     config.batch_size = 4 * config.twae.num_regions
     config.twae.cvt_samples, config.twae.cvt_iters = 20 * config.twae.num_regions, 3
   method = methods.build(config, steps_per_epoch=8)
-  result = train.train(method, mnist["train"].images[:1000], config, str(tmp_path), progress=False)
+  if config.dataset == "mnist":
+    images = mnist["train"].images[:1000]
+  else:  # CelebA / LSUN cannot be had here: synthetic images of their shape
+    images = np.random.default_rng(0).integers(0, 256, (max(64, config.batch_size), *method.autoencoder.image_shape),
+                                               dtype=np.uint8)
+  result = train.train(method, images, config, str(tmp_path), progress=False)
   assert result.step == 2 and os.listdir(os.path.join(tmp_path, "checkpoints"))
   assert jax.tree.leaves(result.state.params)

@@ -11,18 +11,18 @@ The paper does not give TWAE's MNIST learning rate or epochs: ltot uses the WAE 
 
 import ml_collections
 
-from ltot.configs import base
+from ltot.configs import base, twae_section
 
-LAMBDA = {"sw": 1.0, "gw": 0.01}
+PENALTIES = ("sw", "gw")
 VARIANTS = ("", "r", "e8", "cvt241", "exact")
-PRESETS = tuple(f"{size}-{p}" + (f"-{v}" if v else "") for size in ("cpu", "paper") for p in LAMBDA
+PRESETS = tuple(f"{size}-{p}" + (f"-{v}" if v else "") for size in ("cpu", "paper") for p in PENALTIES
                 for v in VARIANTS)
 
 
 def get_config(preset: str = "cpu-sw") -> ml_collections.ConfigDict:
   size, penalty, variant = (preset.split("-") + ["", ""])[:3]
-  if penalty not in LAMBDA or variant not in VARIANTS:
-    raise ValueError(f"preset must be SIZE-PENALTY[-VARIANT] with PENALTY in {sorted(LAMBDA)} and VARIANT in "
+  if penalty not in PENALTIES or variant not in VARIANTS:
+    raise ValueError(f"preset must be SIZE-PENALTY[-VARIANT] with PENALTY in {PENALTIES} and VARIANT in "
                      f"{VARIANTS[1:]}, got {preset!r}")
   paper = size == "paper"
   c = base(size, method="twae")
@@ -31,9 +31,6 @@ def get_config(preset: str = "cpu-sw") -> ml_collections.ConfigDict:
   c.batch_size = regions * per_region  # N, the points of one assignment round
   # Steps are region updates (m per round of N points), as many as the base's batch-100 steps.
   c.num_steps = 60_000 if paper else 2_400
-  c.twae = ml_collections.ConfigDict(dict(
-      penalty=penalty, lam=LAMBDA[penalty], penalty_options={"num_projections": 1000} if penalty == "sw" else {},
-      tessellation="e8" if variant == "e8" else "cvt", num_regions=regions, tessellation_seed=0,
-      cvt_samples=100_000, cvt_iters=50, assign="exact" if variant == "exact" else "lcm",
-      alpha=0.2 if variant == "r" else 0.0, recon_weight=1.0))
+  c.twae = twae_section(penalty, regions, tessellation="e8" if variant == "e8" else "cvt",
+                        assign="exact" if variant == "exact" else "lcm", alpha=0.2 if variant == "r" else 0.0)
   return c

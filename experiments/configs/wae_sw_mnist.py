@@ -8,21 +8,18 @@ penalty suffix: ``wae_sw_mnist.py:paper-gw``.
 
 import ml_collections
 
-from ltot.configs import base
+from ltot.configs import PENALTY_LAMBDA, PENALTY_OPTIONS, base
 
-LAMBDA = {"sw": 1.0, "max_sw": 1.0, "gw": 0.01, "gsw": 0.01, "dsw": 0.01}  # TWAE Sec. 5.2
 PRESETS = tuple(f"{size}-{p}" for size in ("cpu", "paper") for p in ("sw", "gw", "dsw", "gsw", "max_sw"))
-OPTIONS = {"sw": {"num_projections": 1000}, "gsw": {"num_projections": 1000},
-           "dsw": {"num_projections": 1000, "num_iters": 10}, "max_sw": {"num_iters": 10}, "gw": {}}
 
 
 def get_config(preset: str = "cpu") -> ml_collections.ConfigDict:
   size, _, penalty = preset.partition("-")
   penalty = penalty or "sw"
-  if penalty not in LAMBDA:
-    raise ValueError(f"penalty suffix must be one of {sorted(LAMBDA)}, got {penalty!r}")
+  if penalty not in PENALTY_LAMBDA:
+    raise ValueError(f"penalty suffix must be one of {sorted(PENALTY_LAMBDA)}, got {penalty!r}")
   c = base(size, method="wae")
-  c.wae = ml_collections.ConfigDict(dict(penalty=penalty, lam=LAMBDA[penalty], prior="ball", prior_var=1.0,
+  c.wae = ml_collections.ConfigDict(dict(penalty=penalty, lam=PENALTY_LAMBDA[penalty], prior="ball", prior_var=1.0,
                                          kernel="imq", kernel_scales=(1.0,), recon_weight=1.0,
-                                         penalty_options=OPTIONS[penalty]))
+                                         penalty_options=PENALTY_OPTIONS[penalty]))
   return c

@@ -1,4 +1,4 @@
-"""The generic training loop: data-parallel steps, checkpoints, logs, evaluation, images."""
+"""The generic training loop: data-parallel steps, checkpoints, logs, periodic evaluation."""
 
 from __future__ import annotations
 
@@ -15,12 +15,11 @@ import ml_collections
 import numpy as np
 import tqdm
 
-from ltot import viz
 from ltot.data.pipeline import Batches
 from ltot.train.checkpoint import Checkpointer
 from ltot.train.state import AXIS, Method
 
-__all__ = ["train", "evaluate", "write_images", "write_report", "TrainResult", "root_keys"]
+__all__ = ["train", "evaluate", "TrainResult", "root_keys"]
 
 
 class TrainResult(NamedTuple):
@@ -89,23 +88,13 @@ def evaluate(method: Method, state: Any, images: np.ndarray, rng: jax.Array,
   return {k: v / len(images) for k, v in totals.items()}
 
 
-def write_images(method: Method, state: Any, images: np.ndarray, rng: jax.Array, workdir: str) -> None:
-  """Writes ``samples.png`` (64 samples) and ``reconstructions.png`` (rows: data, reconstruction)."""
-  viz.save_image_grid(np.asarray(method.sample(state, rng, 64)), os.path.join(workdir, "samples.png"), 8)
-  originals = np.asarray(images[:32], np.float32) / 255.0
-  recons = np.asarray(method.reconstruct(state, images[:32]))
-  rows = np.concatenate([originals.reshape(4, 8, *originals.shape[1:]),
-                         recons.reshape(4, 8, *recons.shape[1:])], axis=1).reshape(-1, *originals.shape[1:])
-  viz.save_image_grid(rows, os.path.join(workdir, "reconstructions.png"), 8)
-
-
 def train(method: Method, train_images: np.ndarray, config: ml_collections.ConfigDict, workdir: str,
           eval_images: np.ndarray | None = None, *, progress: bool = True) -> TrainResult:
   """Trains ``method`` on ``train_images`` (uint8 [N, H, W, C]) for ``config.num_steps`` steps.
 
   Resumes from the newest checkpoint in ``workdir/checkpoints``; writes
-  ``metrics.jsonl`` (train and eval lines), and at the end ``metrics.json``,
-  ``samples.png`` and ``reconstructions.png``. Uses ``config.num_devices`` local
+  ``metrics.jsonl`` (train and eval lines); ``ltot.train.write_report`` makes the
+  final metrics and images. Uses ``config.num_devices`` local
   devices (0: all); the global batch ``config.batch_size`` is split over them.
   On SIGTERM it checkpoints the current step and returns with ``preempted=True``.
   """
@@ -170,13 +159,3 @@ def train(method: Method, train_images: np.ndarray, config: ml_collections.Confi
   ckpt.wait()
   ckpt.close()
   return TrainResult(state, done, preempted)
-
-
-def write_report(method: Method, state: Any, eval_images: np.ndarray, rng: jax.Array, workdir: str,
-                 step: int, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-  """Evaluates on ``eval_images`` and writes ``metrics.json``, ``samples.png``, ``reconstructions.png``."""
-  metrics = {"step": step, **evaluate(method, state, eval_images, rng), **(extra or {})}
-  with open(os.path.join(workdir, "metrics.json"), "w") as f:
-    json.dump(metrics, f, indent=2, sort_keys=True)
-  write_images(method, state, eval_images, jax.random.fold_in(rng, 1), workdir)
-  return metrics

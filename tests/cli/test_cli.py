@@ -51,11 +51,12 @@ def test_train_eval_sample_end_to_end(tmp_path):
   workdir = tmp_path / "run"
   r = ltot("train", f"--config={CONFIG}", "--config.num_steps=30", "--config.log_every=10",
            "--config.checkpoint_every=20", "--config.eval_every=20", "--config.num_eval_examples=200",
-           "--config.model.width=0.03125", f"--workdir={workdir}")
+           "--config.model.width=0.03125", "--config.num_fid_samples=100", f"--workdir={workdir}")
   assert r.returncode == 0, r.stderr[-3000:]
   metrics = json.load(open(workdir / "metrics.json"))
   assert metrics["step"] == 30 and 0 < metrics["recon_mse"] < 0.2
-  for name in ("samples.png", "reconstructions.png"):
+  assert metrics["num_samples"] == 100 and metrics["fid"] > 0 and 1 <= metrics["inception_score"] <= 10
+  for name in ("samples.png", "reconstructions.png", "interpolations.png"):
     assert Image.open(workdir / name).size[0] > 100
   lines = [json.loads(l) for l in open(workdir / "metrics.jsonl")]
   assert [l["step"] for l in lines if l["split"] == "train"] == [10, 20, 30]
@@ -64,7 +65,22 @@ def test_train_eval_sample_end_to_end(tmp_path):
 
   r = ltot("eval", f"--workdir={workdir}", "--num-samples=500")
   assert r.returncode == 0, r.stderr[-3000:]
-  assert json.loads(r.stdout)["step"] == 30
+  evaluated = json.loads(r.stdout)
+  assert evaluated["step"] == 30 and evaluated["num_samples"] == 500
+  # 30 steps of a tiny net: far from the data under the classifier, but a valid score.
+  assert evaluated["fid"] > 1 and evaluated["real_inception_score"] > 9 and evaluated["w1_l1"] > 0
+  assert evaluated["recon_mse"] == pytest.approx(metrics["recon_mse"], rel=1e-5)
+
+  r = ltot("report", str(workdir), f"--out={tmp_path / 'report' / 'runs.md'}")
+  assert r.returncode == 0, r.stderr[-3000:]
+  table = (tmp_path / "report" / "runs.md").read_text()
+  header = table.splitlines()[0].split(" | ")
+  assert "fid" in header and "recon_mse" in header
+  assert str(workdir) in table
+  assert (tmp_path / "report" / "runs_train_loss.png").is_file()
+  assert (tmp_path / "report" / "runs_eval_recon_mse.png").is_file()
+  r = ltot("report", str(tmp_path / "nowhere"), f"--out={tmp_path / 'x.md'}")
+  assert r.returncode == 2 and "no metrics.json" in r.stderr
 
   r = ltot("sample", f"--workdir={workdir}", "--num=7", f"--out={tmp_path / 's.npy'}")
   assert r.returncode == 0, r.stderr[-3000:]

@@ -1,0 +1,135 @@
+"""The end-of-run report of a trained state: metrics.json and PNGs of samples, reconstructions, interpolations."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ltot import viz
+from ltot.train.loop import evaluate
+from ltot.train.state import Method
+
+__all__ = ["write_images", "write_report", "latent_interpolations", "compare_runs"]
+
+
+def latent_interpolations(method: Method, state: Any, images: np.ndarray, steps: int = 10) -> np.ndarray:
+  """Decoded straight-line paths between the codes of image pairs: [len(images) // 2 * steps, H, W, C].
+
+  Row ``i`` walks from the code of ``images[2i]`` to that of ``images[2i + 1]`` in
+  ``steps`` evenly spaced points (ends included).
+  """
+  z = np.asarray(method.encode(state, images[:len(images) // 2 * 2]))
+  a, b = z[0::2], z[1::2]
+  t = np.linspace(0.0, 1.0, steps)[None, :, None]
+  path = ((1 - t) * a[:, None] + t * b[:, None]).reshape(-1, z.shape[1])
+  return np.asarray(method.decode(state, jnp.asarray(path)))
+
+
+def write_images(method: Method, state: Any, images: np.ndarray, rng: jax.Array, workdir: str) -> list[str]:
+  """Writes ``samples.png`` (64 samples), ``reconstructions.png`` (rows: data, reconstruction)
+  and, for methods with an encoder, ``interpolations.png`` (8 latent paths); returns the file names."""
+  viz.save_image_grid(np.asarray(method.sample(state, rng, 64)), os.path.join(workdir, "samples.png"), 8)
+  written = ["samples.png"]
+  if hasattr(method, "encode") and hasattr(method, "decode"):
+    originals = np.asarray(images[:32], np.float32) / 255.0
+    recons = np.asarray(method.reconstruct(state, images[:32]))
+    rows = np.concatenate([originals.reshape(4, 8, *originals.shape[1:]),
+                           recons.reshape(4, 8, *recons.shape[1:])], axis=1).reshape(-1, *originals.shape[1:])
+    viz.save_image_grid(rows, os.path.join(workdir, "reconstructions.png"), 8)
+    viz.save_image_grid(latent_interpolations(method, state, images[32:48]),
+                        os.path.join(workdir, "interpolations.png"), 10)
+    written += ["reconstructions.png", "interpolations.png"]
+  return written
+
+
+def write_report(method: Method, state: Any, eval_images: np.ndarray, rng: jax.Array, workdir: str,
+                 step: int, *, dataset: str | None = None, num_samples: int = 0,
+                 extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+  """Evaluates on ``eval_images`` and writes ``metrics.json`` and the PNGs of ``write_images``.
+
+  With ``num_samples > 0`` and a ``dataset`` that ltot ships a classifier for
+  (``ltot.metrics.classifier.CLASSIFIERS``), also scores ``num_samples`` generated
+  images against ``eval_images`` under it: FID, Inception Score, mode KL and the
+  exact W1 on l1 pixel distances (``ltot.metrics.evaluation.generator_scores``).
+  """
+  from ltot.metrics import classifier, evaluation
+  metrics = {"step": step, **evaluate(method, state, eval_images, rng), **(extra or {})}
+  if num_samples and dataset in classifier.CLASSIFIERS:
+    sample = jax.jit(method.sample, static_argnums=2)
+    scores = evaluation.generator_scores(lambda key, n: sample(state, key, n), jax.random.fold_in(rng, 3),
+                                         num_samples, eval_images, classifier.load(dataset),
+                                         num_wasserstein=min(1000, num_samples, len(eval_images)))
+    metrics.update({**scores, "num_samples": num_samples, "feature_net": f"ltot {dataset} LeNet"})
+  with open(os.path.join(workdir, "metrics.json"), "w") as f:
+    json.dump(metrics, f, indent=2, sort_keys=True)
+  write_images(method, state, eval_images, jax.random.fold_in(rng, 1), workdir)
+  return metrics
+
+
+def _read_run(run_dir: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+  """(metrics.json, the lines of metrics.jsonl) of a run directory."""
+  path = os.path.join(run_dir, "metrics.json")
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f"{run_dir} has no metrics.json: run `ltot eval --workdir {run_dir}` first")
+  with open(path) as f:
+    final = json.load(f)
+  lines = []
+  log = os.path.join(run_dir, "metrics.jsonl")
+  if os.path.isfile(log):
+    with open(log) as f:
+      lines = [json.loads(line) for line in f if line.strip()]
+  return final, lines
+
+
+def _cell(v: Any) -> str:
+  return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def compare_runs(run_dirs: list[str], out: str) -> list[str]:
+  """Writes ``out`` (markdown: one row per run, one column per scalar final metric) and, next to it,
+  ``<out stem>_<split>_<metric>.png`` plots of each logged metric against the step; returns the files written."""
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  if not run_dirs:
+    raise ValueError("report needs at least one run directory")
+  runs = {os.path.normpath(d): _read_run(d) for d in run_dirs}
+  columns = sorted({k for final, _ in runs.values() for k, v in final.items()
+                    if isinstance(v, (int, float)) and k != "step"})
+  lines = ["| run | step | " + " | ".join(columns) + " |", "|---" * (len(columns) + 2) + "|"]
+  for name, (final, _) in runs.items():
+    lines.append(f"| {name} | {final.get('step', '')} | "
+                 + " | ".join(_cell(final[c]) if c in final else "" for c in columns) + " |")
+  os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+  with open(out, "w") as f:
+    f.write("\n".join(lines) + "\n")
+  written = [out]
+  stem = os.path.splitext(out)[0]
+  series: dict[tuple[str, str], dict[str, tuple[list, list]]] = {}
+  for name, (_, log) in runs.items():
+    for entry in log:
+      for k, v in entry.items():
+        if k in ("step", "split") or not isinstance(v, (int, float)):
+          continue
+        xs, ys = series.setdefault((entry.get("split", "train"), k), {}).setdefault(name, ([], []))
+        xs.append(entry["step"])
+        ys.append(v)
+  for (split, key), by_run in sorted(series.items()):
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for name, (xs, ys) in by_run.items():
+      ax.plot(xs, ys, label=os.path.basename(name), marker="." if len(xs) < 30 else None)
+    ax.set_xlabel("step")
+    ax.set_ylabel(key)
+    ax.set_title(f"{split}: {key}")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    path = f"{stem}_{split}_{key}.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    written.append(path)
+  return written
