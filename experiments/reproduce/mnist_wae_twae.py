@@ -49,11 +49,21 @@ def run_dir(runs_dir: str, method: str, seed: int) -> str:
   return os.path.join(runs_dir, f"{method}_s{seed}")
 
 
-def train_one(method: str, seed: int, runs_dir: str, overrides: list[str]) -> tuple[str, int, str]:
+def per_pixel_override(method: str) -> str:
+  """The override that makes the reconstruction term a per-pixel mean (1/784 of the per-image sum)."""
+  section = {"vae": None}.get(method, "twae" if method.startswith("twae") else "wae")
+  if section is None:
+    raise ValueError("the VAE's reconstruction term is a likelihood; --recon-per-pixel does not apply")
+  return f"--config.{section}.recon_weight={1 / 784!r}"
+
+
+def train_one(method: str, seed: int, runs_dir: str, overrides: list[str],
+              per_pixel: bool = False) -> tuple[str, int, str]:
   """Trains one (method, seed) with `ltot train` unless its metrics.json exists; returns (method, seed, status)."""
   workdir = run_dir(runs_dir, method, seed)
   if os.path.isfile(os.path.join(workdir, "metrics.json")):
     return method, seed, "reused"
+  overrides = overrides + ([per_pixel_override(method)] if per_pixel else [])
   config, preset, _ = ROWS[method]
   cmd = [sys.executable, "-m", "ltot.cli", "train", f"--config={os.path.join(CONFIGS, config)}:{preset}",
          f"--config.seed={seed}", *overrides, f"--workdir={workdir}"]
@@ -88,6 +98,30 @@ def collect(runs_dir: str, methods: list[str], seeds: list[int]) -> list[dict]:
   return rows
 
 
+def write_figure(runs_dir: str, methods: list[str], seed: int, table: str = "mnist_wae_twae") -> str:
+  """results/<table>_samples.png: each method's 64 samples (seed ``seed``) and its interpolations."""
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  from PIL import Image
+  from experiments.results_io import RESULTS
+  fig, axes = plt.subplots(2, len(methods), figsize=(2.2 * len(methods), 4.6), squeeze=False)
+  for col, method in enumerate(methods):
+    for row, name in enumerate(("samples.png", "interpolations.png")):
+      ax = axes[row, col]
+      path = os.path.join(run_dir(runs_dir, method, seed), name)
+      if os.path.isfile(path):
+        ax.imshow(np.asarray(Image.open(path)), cmap="gray")
+      ax.set_axis_off()
+    axes[0, col].set_title(method, fontsize=9)
+  fig.suptitle(f"samples (top) and latent interpolations (bottom), seed {seed}", fontsize=10)
+  fig.tight_layout()
+  out = os.path.join(RESULTS, f"{table}_samples.png")
+  fig.savefig(out, dpi=110)
+  plt.close(fig)
+  return out
+
+
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--methods", nargs="+", default=list(ROWS), choices=list(ROWS))
@@ -96,17 +130,27 @@ def main(argv=None) -> int:
   parser.add_argument("--runs-dir", default="runs/mnist_wae_twae")
   parser.add_argument("--override", action="append", default=[],
                       help="extra --config.KEY=VALUE for every run (e.g. for a smoke test); the table notes them")
+  parser.add_argument("--recon-per-pixel", action="store_true",
+                      help="reconstruction as a per-pixel mean (recon_weight 1/784) instead of the per-image sum")
+  parser.add_argument("--table", default="mnist_wae_twae", help="results table to write")
+  parser.add_argument("--figure-only", action="store_true", help="only redraw the figure from finished runs")
   args = parser.parse_args(argv)
+  if args.figure_only:
+    print("wrote", write_figure(args.runs_dir, args.methods, args.seeds[0], args.table))
+    return 0
   jobs = [(m, s) for s in args.seeds for m in args.methods]
   with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
-    for method, seed, status in pool.map(lambda job: train_one(*job, args.runs_dir, args.override), jobs):
+    for method, seed, status in pool.map(lambda job: train_one(*job, args.runs_dir, args.override, args.recon_per_pixel), jobs):
       print(f"{method} seed {seed}: {status}", flush=True)
   rows = collect(args.runs_dir, args.methods, args.seeds)
-  if args.override:
-    for row in rows:
+  for row in rows:
+    if args.recon_per_pixel:
+      row["notes"] += "; reconstruction = per-pixel mean squared error (recon_weight 1/784)"
+    if args.override:
       row["notes"] += "; overrides " + " ".join(args.override)
   command = "python -m experiments.reproduce.mnist_wae_twae " + " ".join(argv if argv is not None else sys.argv[1:])
-  print("wrote", write_table("mnist_wae_twae", rows, command.strip()))
+  print("wrote", write_table(args.table, rows, command.strip()))
+  print("wrote", write_figure(args.runs_dir, args.methods, args.seeds[0], args.table))
   return 0 if len(rows) == len(args.methods) * len(METRICS) else 1
 
 

@@ -16,9 +16,15 @@ import numpy as np
 __all__ = ["Batches", "to_unit_float", "check_images"]
 
 
-def to_unit_float(images: np.ndarray) -> np.ndarray:
-  """uint8 [..., H, W, C] -> float32 in [0, 1]."""
-  return np.asarray(images, np.float32) / np.float32(255.0)
+def to_unit_float(images):
+  """uint8 images [..., H, W, C] (0..255) -> float32 in [0, 1]; float images pass through.
+
+  NumPy in, NumPy out; JAX in (traced too), JAX out: the one conversion the data
+  pipeline, the methods and the feature networks share.
+  """
+  if images.dtype == np.uint8:
+    return images.astype(np.float32) / np.float32(255.0)
+  return images
 
 
 def check_images(x: np.ndarray, name: str = "images") -> None:

@@ -13,18 +13,14 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from ltot.data.pipeline import to_unit_float
 from ltot.nn import Autoencoder
 from ltot.tessellation import sample_ball
 from ltot.train.state import AXIS, TrainState
 
-__all__ = ["PRIORS", "AutoencoderMethod", "unit_images"]
+__all__ = ["PRIORS", "AutoencoderMethod"]
 
 PRIORS = ("gaussian", "ball")
-
-
-def unit_images(images: jnp.ndarray) -> jnp.ndarray:
-  """uint8 images -> float32 in [0, 1]; floats pass through."""
-  return images.astype(jnp.float32) / 255.0 if images.dtype == jnp.uint8 else images
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,7 +88,7 @@ class AutoencoderMethod:
 
   # -- Method protocol (shared parts) -----------------------------------------
   def init(self, rng: jax.Array, batch: Mapping[str, jnp.ndarray]) -> TrainState:
-    x = unit_images(jnp.asarray(batch["image"]))
+    x = to_unit_float(jnp.asarray(batch["image"]))
     enc_rng, dec_rng, extra_rng = jax.random.split(rng, 3)
     enc = self.autoencoder.encoder.init(enc_rng, x, train=False)
     dec = self.autoencoder.decoder.init(dec_rng, jnp.zeros((x.shape[0], self.latent_dim)), train=False)
@@ -102,7 +98,7 @@ class AutoencoderMethod:
 
   def encode(self, state: TrainState, images: jnp.ndarray) -> jnp.ndarray:
     """Codes [n, d] of images [n, H, W, C] (eval-mode BatchNorm; the mean for a Gaussian encoder)."""
-    out = self.encoder_outputs(state.params, state.batch_stats, unit_images(images), False)[0]
+    out = self.encoder_outputs(state.params, state.batch_stats, to_unit_float(images), False)[0]
     return out[:, :self.latent_dim]
 
   def decode(self, state: TrainState, z: jnp.ndarray) -> jnp.ndarray:

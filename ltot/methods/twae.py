@@ -40,7 +40,8 @@ import jax
 import jax.numpy as jnp
 
 from ltot import discrepancy, tessellation
-from ltot.methods.autoencoder import AutoencoderMethod, unit_images
+from ltot.data.pipeline import to_unit_float
+from ltot.methods.autoencoder import AutoencoderMethod
 from ltot.nn import make_autoencoder
 from ltot.ot import balanced_assignment, lcm, pairwise_cost
 from ltot.train.state import AXIS, TrainState, adam_with_schedule
@@ -162,7 +163,7 @@ class TWAE(AutoencoderMethod):
 
   def _grad(self, state, x_all, idx, z_prior, rng):
     """(device-averaged gradient, metrics, new BatchNorm stats) of the loss on the points x_all[idx]."""
-    x = unit_images(x_all[self._local(idx)])
+    x = to_unit_float(x_all[self._local(idx)])
     (loss, (metrics, new_stats)), grads = jax.value_and_grad(self.batch_loss, has_aux=True)(
         state.params, state.batch_stats, x, z_prior, rng)
     return jax.lax.pmean(grads, AXIS), {"loss": loss, **metrics}, new_stats
@@ -184,7 +185,7 @@ class TWAE(AutoencoderMethod):
 
   def _plan(self, state, batch, rng):
     """Algorithm 1 lines 2-3 and the region priors: members [m, n] and priors [m, n, d]."""
-    z_local = self.encoder_outputs(state.params, state.batch_stats, unit_images(batch["image"]), True)[0]
+    z_local = self.encoder_outputs(state.params, state.batch_stats, to_unit_float(batch["image"]), True)[0]
     members = self.regions(jax.lax.all_gather(z_local, AXIS, tiled=True))
     priors = tessellation.sample_regions(rng, jnp.asarray(self.generators, z_local.dtype), self.per_region)
     return members, priors
@@ -217,7 +218,7 @@ class TWAE(AutoencoderMethod):
     return state, jax.lax.pmean(metrics, AXIS)
 
   def evaluate(self, state: TrainState, batch: Mapping[str, jnp.ndarray], rng: jax.Array) -> dict[str, Any]:
-    x = unit_images(batch["image"])
+    x = to_unit_float(batch["image"])
     z = self.encode(state, x)
     out = self.reconstruction_metrics(state, x)
     out["latent_" + self.penalty] = self.sample_penalty(z, self.sample_prior(rng, z.shape[0]), rng)

@@ -16,7 +16,8 @@ from typing import Any, Mapping
 import jax
 import jax.numpy as jnp
 
-from ltot.methods.autoencoder import AutoencoderMethod, unit_images
+from ltot.data.pipeline import to_unit_float
+from ltot.methods.autoencoder import AutoencoderMethod
 from ltot.nn import make_autoencoder
 from ltot.train.state import AXIS, TrainState, adam_with_schedule, apply_loss
 
@@ -74,11 +75,11 @@ class VAE(AutoencoderMethod):
     return nll + self.beta * kl, ({"nll": nll, "kl": kl}, new_stats)
 
   def train_step(self, state: TrainState, batch: Mapping[str, jnp.ndarray], rng: jax.Array):
-    x = unit_images(batch["image"])
+    x = to_unit_float(batch["image"])
     return apply_loss(state, lambda p, s: self.loss(p, s, x, rng))
 
   def evaluate(self, state: TrainState, batch: Mapping[str, jnp.ndarray], rng: jax.Array) -> dict[str, Any]:
-    x = unit_images(batch["image"])
+    x = to_unit_float(batch["image"])
     out = self.encoder_outputs(state.params, state.batch_stats, x, False)[0]
     mean, logvar = out[:, :self.latent_dim], out[:, self.latent_dim:]
     z = mean + jnp.exp(0.5 * logvar) * jax.random.normal(rng, mean.shape)

@@ -30,7 +30,8 @@ import jax.numpy as jnp
 import optax
 
 from ltot import discrepancy
-from ltot.methods.autoencoder import AutoencoderMethod, unit_images
+from ltot.data.pipeline import to_unit_float
+from ltot.methods.autoencoder import AutoencoderMethod
 from ltot.nn import MLP, make_autoencoder
 from ltot.train.state import AXIS, TrainState, adam_with_schedule, apply_loss
 
@@ -132,11 +133,11 @@ class WAE(AutoencoderMethod):
     return loss, ({**metrics, "penalty": penalty}, new_stats)
 
   def train_step(self, state: TrainState, batch: Mapping[str, jnp.ndarray], rng: jax.Array):
-    x = unit_images(batch["image"])
+    x = to_unit_float(batch["image"])
     return apply_loss(state, lambda p, s: self.loss(p, s, x, rng))
 
   def evaluate(self, state: TrainState, batch: Mapping[str, jnp.ndarray], rng: jax.Array) -> dict[str, Any]:
-    x = unit_images(batch["image"])
+    x = to_unit_float(batch["image"])
     z = self.encode(state, x)
     z_prior = self.sample_prior(rng, z.shape[0])
     out = self.reconstruction_metrics(state, x)

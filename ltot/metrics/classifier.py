@@ -28,6 +28,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from ltot.data.pipeline import to_unit_float
+
 __all__ = ["CLASSIFIERS", "LeNet", "Classifier", "load", "train_classifier", "save", "WEIGHTS_DIR"]
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(__file__), "weights")
@@ -59,14 +61,9 @@ class LeNet(nn.Module):
     return feats, nn.Dense(self.num_classes)(h)
 
 
-def _unit(images) -> jnp.ndarray:
-  images = jnp.asarray(images)
-  return images.astype(jnp.float32) / 255.0 if images.dtype == jnp.uint8 else images.astype(jnp.float32)
-
-
 @functools.partial(jax.jit, static_argnums=0)
 def _apply(module: LeNet, params, images):
-  return module.apply({"params": params}, _unit(images))
+  return module.apply({"params": params}, to_unit_float(images))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,7 +172,7 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, *, seed: int, epoch
   @jax.jit
   def step(params, opt_state, x, y, key):
     def loss_fn(p):
-      _, logits = module.apply({"params": p}, _unit(x), train=True, rngs={"dropout": key})
+      _, logits = module.apply({"params": p}, to_unit_float(x), train=True, rngs={"dropout": key})
       return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
     grads = jax.grad(loss_fn)(params)
     updates, opt_state = tx.update(grads, opt_state, params)

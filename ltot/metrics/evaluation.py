@@ -7,17 +7,13 @@ from typing import Callable
 import jax
 import numpy as np
 
+from ltot.data.pipeline import to_unit_float
 from ltot.metrics.scores import FeatureStatistics, class_histogram, frechet_distance, inception_score, mode_kl
 from ltot.metrics.wasserstein import wasserstein
 
 __all__ = ["generator_scores"]
 
 FeatureNet = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
-
-
-def _unit(images: np.ndarray) -> np.ndarray:
-  images = np.asarray(images)
-  return images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images.astype(np.float32)
 
 
 def generator_scores(generate: Callable[[jax.Array, int], np.ndarray], rng: jax.Array, num_samples: int,
@@ -69,6 +65,6 @@ def generator_scores(generate: Callable[[jax.Array, int], np.ndarray], rng: jax.
          "mode_kl": mode_kl(gen_hist, real_hist, num_samples), "class_histogram": gen_hist.tolist()}
   if num_wasserstein:
     gen = np.concatenate(kept)[:num_wasserstein].reshape(num_wasserstein, -1)
-    real = _unit(real_images[:num_wasserstein]).reshape(num_wasserstein, -1)
+    real = to_unit_float(np.asarray(real_images[:num_wasserstein])).reshape(num_wasserstein, -1)
     out["w1_l1"] = float(wasserstein(gen, real, p=1, ground="l1"))
   return out

@@ -29,6 +29,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ltot.data.pipeline import to_unit_float
+
 __all__ = ["InceptionV3", "Inception", "load_inception", "WEIGHTS_URL", "WEIGHTS_SHA256_PREFIX"]
 
 WEIGHTS_URL = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth"
@@ -178,9 +180,7 @@ class Inception:
       raise ValueError(f"InceptionV3 takes images [N, H, W, 1 or 3], got shape {np.shape(images)}")
     feats, logits = [], []
     for start in range(0, len(images), batch_size):
-      chunk = np.asarray(images[start:start + batch_size])
-      chunk = chunk.astype(np.float32) / 255.0 if chunk.dtype == np.uint8 else chunk.astype(np.float32)
-      f, lg = _apply(self.module, self.variables, chunk)
+      f, lg = _apply(self.module, self.variables, to_unit_float(np.asarray(images[start:start + batch_size])))
       feats.append(np.asarray(f))
       logits.append(np.asarray(lg))
     return np.concatenate(feats), np.concatenate(logits)

@@ -14,20 +14,49 @@ from ltot import viz
 from ltot.train.loop import evaluate
 from ltot.train.state import Method
 
-__all__ = ["write_images", "write_report", "latent_interpolations", "compare_runs"]
+__all__ = ["write_images", "write_report", "latent_path", "latent_interpolations", "compare_runs"]
+
+
+def latent_path(a: np.ndarray, b: np.ndarray, steps: int, kind: str = "linear") -> np.ndarray:
+  """Paths from codes a [k, d] to b [k, d] in ``steps`` points, ends included: [k, steps, d].
+
+  ``kind="linear"``: the straight segment. ``kind="near_surface"``: TWAE Sec. 5.3's curve for
+  the unit-ball prior, whose mass lies near the sphere: the direction moves along the great
+  circle (slerp) while the radius moves linearly from |a| to |b|, so the path never cuts
+  through the sparsely populated centre of the ball.
+  """
+  t = np.linspace(0.0, 1.0, steps)[None, :, None]
+  if kind == "linear":
+    return (1 - t) * a[:, None] + t * b[:, None]
+  if kind != "near_surface":
+    raise ValueError(f"kind must be 'linear' or 'near_surface', got {kind!r}")
+  ra, rb = np.linalg.norm(a, axis=1, keepdims=True), np.linalg.norm(b, axis=1, keepdims=True)
+  ua, ub = a / np.maximum(ra, 1e-12), b / np.maximum(rb, 1e-12)
+  cos = np.clip(np.sum(ua * ub, axis=1, keepdims=True), -1.0, 1.0)
+  # The great circle through ua and ub: ua cos(s) + v sin(s) with v the unit vector of ub's part
+  # orthogonal to ua; for antipodal codes any orthogonal v will do (the least aligned axis's).
+  v = ub - cos * ua
+  norm_v = np.linalg.norm(v, axis=1, keepdims=True)
+  axis = np.eye(a.shape[1])[np.argmin(np.abs(ua), axis=1)]
+  fallback = axis - np.sum(axis * ua, axis=1, keepdims=True) * ua
+  v = np.where(norm_v > 1e-9, v, fallback)
+  v /= np.linalg.norm(v, axis=1, keepdims=True)
+  angle = t * np.arccos(cos)[:, None]
+  direction = np.cos(angle) * ua[:, None] + np.sin(angle) * v[:, None]
+  return ((1 - t) * ra[:, None] + t * rb[:, None]) * direction
 
 
 def latent_interpolations(method: Method, state: Any, images: np.ndarray, steps: int = 10) -> np.ndarray:
-  """Decoded straight-line paths between the codes of image pairs: [len(images) // 2 * steps, H, W, C].
+  """Decoded paths between the codes of image pairs: [len(images) // 2 * steps, H, W, C].
 
   Row ``i`` walks from the code of ``images[2i]`` to that of ``images[2i + 1]`` in
-  ``steps`` evenly spaced points (ends included).
+  ``steps`` points (ends included): along ``latent_path``'s near-surface curve for a
+  unit-ball prior (TWAE), a straight line otherwise.
   """
   z = np.asarray(method.encode(state, images[:len(images) // 2 * 2]))
-  a, b = z[0::2], z[1::2]
-  t = np.linspace(0.0, 1.0, steps)[None, :, None]
-  path = ((1 - t) * a[:, None] + t * b[:, None]).reshape(-1, z.shape[1])
-  return np.asarray(method.decode(state, jnp.asarray(path)))
+  kind = "near_surface" if getattr(method, "prior", None) == "ball" else "linear"
+  path = latent_path(z[0::2], z[1::2], steps, kind).reshape(-1, z.shape[1])
+  return np.asarray(method.decode(state, jnp.asarray(path, jnp.float32)))
 
 
 def write_images(method: Method, state: Any, images: np.ndarray, rng: jax.Array, workdir: str) -> list[str]:
