@@ -51,9 +51,9 @@ def run_dir(runs_dir: str, method: str, seed: int) -> str:
 
 def per_pixel_override(method: str) -> str:
   """The override that makes the reconstruction term a per-pixel mean (1/784 of the per-image sum)."""
-  section = {"vae": None}.get(method, "twae" if method.startswith("twae") else "wae")
-  if section is None:
+  if method == "vae":
     raise ValueError("the VAE's reconstruction term is a likelihood; --recon-per-pixel does not apply")
+  section = "twae" if method.startswith("twae") else "wae"
   return f"--config.{section}.recon_weight={1 / 784!r}"
 
 

@@ -29,6 +29,7 @@ import numpy as np
 import optax
 
 from ltot.data.pipeline import to_unit_float
+from ltot.metrics._chunks import features_in_chunks
 
 __all__ = ["CLASSIFIERS", "LeNet", "Classifier", "load", "train_classifier", "save", "WEIGHTS_DIR"]
 
@@ -81,12 +82,7 @@ class Classifier:
   def __call__(self, images, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
     if tuple(np.shape(images)[1:]) != IMAGE_SHAPE:
       raise ValueError(f"the {self.dataset} classifier takes images [N, 28, 28, 1], got shape {np.shape(images)}")
-    feats, logits = [], []
-    for start in range(0, len(images), batch_size):
-      f, lg = _apply(self.module, self.params, images[start:start + batch_size])
-      feats.append(np.asarray(f))
-      logits.append(np.asarray(lg))
-    return np.concatenate(feats), np.concatenate(logits)
+    return features_in_chunks(functools.partial(_apply, self.module, self.params), images, batch_size)
 
   def accuracy(self, images, labels) -> float:
     return float(np.mean(np.argmax(self(images)[1], axis=1) == np.asarray(labels)))

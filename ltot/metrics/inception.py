@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ltot.data.pipeline import to_unit_float
+from ltot.metrics._chunks import features_in_chunks
 
 __all__ = ["InceptionV3", "Inception", "load_inception", "WEIGHTS_URL", "WEIGHTS_SHA256_PREFIX"]
 
@@ -165,7 +166,7 @@ class InceptionV3(nn.Module):
 
 @functools.partial(jax.jit, static_argnums=0)
 def _apply(module, variables, images):
-  return module.apply(variables, images)
+  return module.apply(variables, to_unit_float(images))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,12 +179,7 @@ class Inception:
   def __call__(self, images, batch_size: int = 50) -> tuple[np.ndarray, np.ndarray]:
     if np.ndim(images) != 4 or np.shape(images)[-1] not in (1, 3):
       raise ValueError(f"InceptionV3 takes images [N, H, W, 1 or 3], got shape {np.shape(images)}")
-    feats, logits = [], []
-    for start in range(0, len(images), batch_size):
-      f, lg = _apply(self.module, self.variables, to_unit_float(np.asarray(images[start:start + batch_size])))
-      feats.append(np.asarray(f))
-      logits.append(np.asarray(lg))
-    return np.concatenate(feats), np.concatenate(logits)
+    return features_in_chunks(functools.partial(_apply, self.module, self.variables), images, batch_size)
 
 
 def _template() -> Any:

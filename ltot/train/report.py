@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ltot import viz
+from ltot.data.pipeline import to_unit_float
 from ltot.train.loop import evaluate
 from ltot.train.state import Method
 
@@ -59,21 +60,18 @@ def latent_interpolations(method: Method, state: Any, images: np.ndarray, steps:
   return np.asarray(method.decode(state, jnp.asarray(path, jnp.float32)))
 
 
-def write_images(method: Method, state: Any, images: np.ndarray, rng: jax.Array, workdir: str) -> list[str]:
+def write_images(method: Method, state: Any, images: np.ndarray, rng: jax.Array, workdir: str) -> None:
   """Writes ``samples.png`` (64 samples), ``reconstructions.png`` (rows: data, reconstruction)
-  and, for methods with an encoder, ``interpolations.png`` (8 latent paths); returns the file names."""
+  and, for methods with an encoder, ``interpolations.png`` (8 latent paths)."""
   viz.save_image_grid(np.asarray(method.sample(state, rng, 64)), os.path.join(workdir, "samples.png"), 8)
-  written = ["samples.png"]
   if hasattr(method, "encode") and hasattr(method, "decode"):
-    originals = np.asarray(images[:32], np.float32) / 255.0
+    originals = to_unit_float(np.asarray(images[:32]))
     recons = np.asarray(method.reconstruct(state, images[:32]))
     rows = np.concatenate([originals.reshape(4, 8, *originals.shape[1:]),
                            recons.reshape(4, 8, *recons.shape[1:])], axis=1).reshape(-1, *originals.shape[1:])
     viz.save_image_grid(rows, os.path.join(workdir, "reconstructions.png"), 8)
     viz.save_image_grid(latent_interpolations(method, state, images[32:48]),
                         os.path.join(workdir, "interpolations.png"), 10)
-    written += ["reconstructions.png", "interpolations.png"]
-  return written
 
 
 def write_report(method: Method, state: Any, eval_images: np.ndarray, rng: jax.Array, workdir: str,
