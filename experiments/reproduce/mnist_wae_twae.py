@@ -49,21 +49,24 @@ def run_dir(runs_dir: str, method: str, seed: int) -> str:
   return os.path.join(runs_dir, f"{method}_s{seed}")
 
 
-def per_pixel_override(method: str) -> str:
-  """The override that makes the reconstruction term a per-pixel mean (1/784 of the per-image sum)."""
-  if method == "vae":
-    raise ValueError("the VAE's reconstruction term is a likelihood; --recon-per-pixel does not apply")
+BALL_PRIOR_ROWS = tuple(m for m in ROWS if m.startswith("twae") or m in ("wae_sw", "wae_gw"))
+
+
+def per_image_sum_override(method: str) -> str:
+  """The override that makes a ball-prior row's reconstruction the per-image sum (its config: per-pixel mean)."""
+  if method not in BALL_PRIOR_ROWS:
+    raise ValueError(f"--recon-per-image-sum applies to the ball-prior rows {BALL_PRIOR_ROWS}, not {method!r}")
   section = "twae" if method.startswith("twae") else "wae"
-  return f"--config.{section}.recon_weight={1 / 784!r}"
+  return f"--config.{section}.recon_weight=1.0"
 
 
 def train_one(method: str, seed: int, runs_dir: str, overrides: list[str],
-              per_pixel: bool = False) -> tuple[str, int, str]:
+              per_image_sum: bool = False) -> tuple[str, int, str]:
   """Trains one (method, seed) with `ltot train` unless its metrics.json exists; returns (method, seed, status)."""
   workdir = run_dir(runs_dir, method, seed)
   if os.path.isfile(os.path.join(workdir, "metrics.json")):
     return method, seed, "reused"
-  overrides = overrides + ([per_pixel_override(method)] if per_pixel else [])
+  overrides = overrides + ([per_image_sum_override(method)] if per_image_sum else [])
   config, preset, _ = ROWS[method]
   cmd = [sys.executable, "-m", "ltot.cli", "train", f"--config={os.path.join(CONFIGS, config)}:{preset}",
          f"--config.seed={seed}", *overrides, f"--workdir={workdir}"]
@@ -130,8 +133,9 @@ def main(argv=None) -> int:
   parser.add_argument("--runs-dir", default="runs/mnist_wae_twae")
   parser.add_argument("--override", action="append", default=[],
                       help="extra --config.KEY=VALUE for every run (e.g. for a smoke test); the table notes them")
-  parser.add_argument("--recon-per-pixel", action="store_true",
-                      help="reconstruction as a per-pixel mean (recon_weight 1/784) instead of the per-image sum")
+  parser.add_argument("--recon-per-image-sum", action="store_true",
+                      help="ball-prior rows: reconstruction as the per-image sum of squared errors "
+                           "(recon_weight 1) instead of their configs' per-pixel mean")
   parser.add_argument("--table", default="mnist_wae_twae", help="results table to write")
   parser.add_argument("--figure-only", action="store_true", help="only redraw the figure from finished runs")
   args = parser.parse_args(argv)
@@ -140,12 +144,12 @@ def main(argv=None) -> int:
     return 0
   jobs = [(m, s) for s in args.seeds for m in args.methods]
   with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
-    for method, seed, status in pool.map(lambda job: train_one(*job, args.runs_dir, args.override, args.recon_per_pixel), jobs):
+    for method, seed, status in pool.map(lambda job: train_one(*job, args.runs_dir, args.override, args.recon_per_image_sum), jobs):
       print(f"{method} seed {seed}: {status}", flush=True)
   rows = collect(args.runs_dir, args.methods, args.seeds)
   for row in rows:
-    if args.recon_per_pixel:
-      row["notes"] += "; reconstruction = per-pixel mean squared error (recon_weight 1/784)"
+    if args.recon_per_image_sum:
+      row["notes"] += "; reconstruction = per-image sum of squared errors (recon_weight 1)"
     if args.override:
       row["notes"] += "; overrides " + " ".join(args.override)
   command = "python -m experiments.reproduce.mnist_wae_twae " + " ".join(argv if argv is not None else sys.argv[1:])
