@@ -91,13 +91,18 @@ def collect(runs_dir: str, methods: list[str], seeds: list[int]) -> list[dict]:
       continue
     config, preset, what = ROWS[method]
     steps = {m["step"] for m in finals}
+    where = {(m.get("device"), m.get("machine")) for m in finals}
+    if len(where) > 1:
+      raise ValueError(f"{method}: seeds ran on different devices {sorted(where, key=str)}; rerun them on one")
+    (device, machine), = where
+    measured = {"device": device, "machine": machine} if device else {}  # older runs: assume this machine
     for metric in METRICS:
       values = np.array([m[metric] for m in finals], np.float64)
       rows.append({"method": method, "dataset": "mnist", "metric": metric, "value": float(values.mean()),
                    "std": float(values.std(ddof=1)) if len(values) > 1 else None, "seeds": len(values),
                    "notes": f"{what}; {config}:{preset}, {'/'.join(map(str, sorted(steps)))} updates, "
                             f"seeds {','.join(map(str, seeds))}; per seed "
-                            + ", ".join(f"{v:.4g}" for v in values)})
+                            + ", ".join(f"{v:.4g}" for v in values), **measured})
   return rows
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 from typing import Any, Mapping
 
 import jax
@@ -15,7 +16,18 @@ from ltot.data.pipeline import to_unit_float
 from ltot.train.loop import evaluate
 from ltot.train.state import Method
 
-__all__ = ["write_images", "write_report", "latent_path", "latent_interpolations", "compare_runs"]
+__all__ = ["runtime", "write_images", "write_report", "latent_path", "latent_interpolations", "compare_runs"]
+
+
+def runtime() -> dict[str, str]:
+  """Where this process computes: ``device`` ("cpu" or the accelerator's name, e.g. "NVIDIA H100 80GB
+  HBM3") and ``machine`` (cores, CPU, OS, jax version and platform). Stored in every metrics.json, so
+  a results table assembled elsewhere still says where each run was measured."""
+  d = jax.devices()[0]
+  where = d.platform if d.platform == "cpu" else f"{d.platform} ({d.device_kind})"
+  return {"device": "cpu" if d.platform == "cpu" else d.device_kind,
+          "machine": f"{os.cpu_count()}-core {platform.processor() or platform.machine()} CPU, "
+                     f"{platform.system()}; jax {jax.__version__} on {where}"}
 
 
 def latent_path(a: np.ndarray, b: np.ndarray, steps: int, kind: str = "linear") -> np.ndarray:
@@ -85,7 +97,7 @@ def write_report(method: Method, state: Any, eval_images: np.ndarray, rng: jax.A
   exact W1 on l1 pixel distances (``ltot.metrics.evaluation.generator_scores``).
   """
   from ltot.metrics import classifier, evaluation
-  metrics = {"step": step, **evaluate(method, state, eval_images, rng), **(extra or {})}
+  metrics = {"step": step, **evaluate(method, state, eval_images, rng), **(extra or {}), **runtime()}
   if num_samples and dataset in classifier.CLASSIFIERS:
     sample = jax.jit(method.sample, static_argnums=2)
     scores = evaluation.generator_scores(lambda key, n: sample(state, key, n), jax.random.fold_in(rng, 3),
