@@ -67,20 +67,14 @@ def _setup(config, need_train: bool):
 
 
 def _load_run(workdir: str):
-  import ml_collections
-  from ltot.train import Checkpointer, root_keys
-  path = os.path.join(workdir, "config.json")
-  if not os.path.isfile(path):
-    raise UsageError(f"{workdir} has no config.json: is it a run directory written by `ltot train`?")
-  with open(path) as f:
-    config = ml_collections.ConfigDict(json.load(f))
-  _, test, method = _setup(config, need_train=False)
-  keys = root_keys(config.seed)
-  template = method.init(keys["init"], {"image": test.images[:2]})
-  restored = Checkpointer(os.path.join(workdir, "checkpoints")).restore(template)
-  if restored is None:
-    raise UsageError(f"{workdir}/checkpoints holds no checkpoint")
-  step, state = restored
+  from ltot.train import read_run_config, restore_run, root_keys
+  try:
+    config = read_run_config(workdir)
+    _, test, method = _setup(config, need_train=False)
+    keys = root_keys(config.seed)
+    step, state = restore_run(workdir, method.init(keys["init"], {"image": test.images[:2]}))
+  except FileNotFoundError as e:
+    raise UsageError(str(e)) from e
   return config, test, method, state, step, keys
 
 

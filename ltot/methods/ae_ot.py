@@ -6,19 +6,31 @@ Per batch, ``ltot.ot.kantorovich_potentials`` gives the optimal duals H* of eq. 
 z_x [m, d] and latent codes z_y [m, d] under the cost 1/2 |z_x - z_y|^2 (h_y[j] - h_x[i] <= c_ij).
 At the optimum h_x[i] = max_j (h_y[j] - c_ij), whose gradient in z_x,i is z_y,sigma(i) - z_x,i:
 a network D regressed onto h_x therefore transports z to z + grad D(z).
+
+``AEOT`` trains D with the generic loop on the codes of a frozen autoencoder or on 2-D points
+(``ltot.methods.latent``): each step draws a batch of noise as large as the batch of codes,
+solves eq. 14 on the whole (device-gathered) batch, fixes the duals' free additive constant
+(mean h_y = 0), and regresses D with eq. 18, its gradient-norm targets taken from the primal
+matching of the same solve.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+import dataclasses
+from typing import Callable, Mapping
 
 import jax
 import jax.numpy as jnp
+import optax
 
 from ltot._distances import pairwise_sq_dists, safe_sqrt
 from ltot._reduce import min_argmin
+from ltot.methods.latent import LatentMap, gather, load_autoencoder
+from ltot.nn import MLP
+from ltot.ot import transport
+from ltot.train.state import AXIS, TrainState, apply_loss
 
-__all__ = ["dual_assignment", "potential_regression_loss", "transport_map"]
+__all__ = ["dual_assignment", "potential_regression_loss", "transport_map", "AEOT", "from_config"]
 
 Potential = Callable[[jnp.ndarray], jnp.ndarray]  # D: z [d] -> scalar
 
@@ -55,3 +67,57 @@ def potential_regression_loss(potential: Potential, z_x: jnp.ndarray, h_x: jnp.n
 def transport_map(potential: Potential, z: jnp.ndarray) -> jnp.ndarray:
   """Algorithm 2: the generated codes z + grad D(z) for noise z [n, d]."""
   return z + jax.vmap(jax.grad(potential))(z)
+
+
+@dataclasses.dataclass(frozen=True)
+class AEOT(LatentMap):
+  """AE-OT (Algorithms 1-2); implements ``ltot.train.Method``. ``net`` is the potential D: [n, d] -> [n, 1].
+
+  ``lam``: the weight of eq. 18's gradient-norm term. The noise is N(0, I) of the codes' dimension.
+  """
+
+  lam: float = 0.0
+
+  def __post_init__(self):
+    super().__post_init__()
+    if self.noise_dim != self.code_dim:
+      raise ValueError(f"AE-OT transports noise in the code space: noise_dim ({self.noise_dim}) must equal "
+                       f"code_dim ({self.code_dim})")
+    if self.lam < 0:
+      raise ValueError(f"lam must be non-negative, got {self.lam}")
+
+  def potential(self, params) -> Potential:
+    return lambda z: self.net.apply(params, z)[0]
+
+  def generate(self, params, noise: jnp.ndarray) -> jnp.ndarray:
+    return transport_map(self.potential(params), noise)
+
+  def train_step(self, state: TrainState, batch: Mapping[str, jnp.ndarray], rng: jax.Array):
+    local = self.targets(batch)
+    n = local.shape[0]
+    z_x, z_y = gather(self.device_noise(rng, n)), gather(local)
+    sol = transport(0.5 * pairwise_sq_dists(z_x, z_y), 1)  # the solve of ltot.ot.kantorovich_potentials
+    h_x = -sol.row_potential + jnp.mean(sol.column_price)  # h_x - mean(h_y), with h_y = -column_price
+    rows = jax.lax.axis_index(AXIS) * n  # this device's rows of the whole batch
+
+    def loss_fn(params, stats):
+      mine = lambda a: jax.lax.dynamic_slice_in_dim(a, rows, n)  # noqa: E731
+      loss, parts = potential_regression_loss(self.potential(params), mine(z_x), mine(h_x),
+                                              mine(z_y[sol.labels]), self.lam)
+      return loss, ({**parts, "transport_cost": jnp.mean(0.5 * jnp.sum((z_x - z_y[sol.labels]) ** 2, -1))}, stats)
+
+    return apply_loss(state, loss_fn)
+
+
+def from_config(config, steps_per_epoch: int) -> AEOT:
+  """AEOT from a run config (section ``ae_ot``, see experiments/configs/ae_ot_*.py).
+
+  ``ae_ot.autoencoder``: an ``ltot train`` run directory whose frozen autoencoder supplies the
+  codes, or "" for 2-D points (``ae_ot.code_dim``).
+  """
+  del steps_per_epoch  # constant learning rate (the paper's)
+  a = config.ae_ot
+  ae = load_autoencoder(a.autoencoder) if a.get("autoencoder") else None
+  code_dim = ae.latent_dim if ae is not None else a.code_dim
+  return AEOT(net=MLP(tuple(a.hidden), 1, a.activation), tx=optax.adam(a.lr, a.b1, a.b2), noise_dim=code_dim,
+              code_dim=code_dim, noise="gaussian", autoencoder=ae, lam=a.lam)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from typing import Any
 
 import jax
+import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 
-__all__ = ["Checkpointer"]
+__all__ = ["Checkpointer", "read_run_config", "restore_run"]
 
 
 def _path(keys) -> str:
@@ -80,3 +82,34 @@ class Checkpointer:
 
   def close(self) -> None:
     self.manager.close()
+
+
+def read_run_config(workdir: str) -> ml_collections.ConfigDict:
+  """The config.json that ``ltot train`` wrote into a run directory.
+
+  Raises:
+    FileNotFoundError: ``workdir`` has no config.json (not a run directory).
+  """
+  path = os.path.join(workdir, "config.json")
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f"{workdir} has no config.json: is it a run directory written by `ltot train`?")
+  with open(path) as f:
+    return ml_collections.ConfigDict(json.load(f))
+
+
+def restore_run(workdir: str, template: Any) -> tuple[int, Any]:
+  """(step, state) of the newest readable checkpoint of a run directory, shaped like ``template``.
+
+  Raises:
+    FileNotFoundError: the run has no checkpoint.
+  """
+  if not os.path.isdir(os.path.join(workdir, "checkpoints")):
+    raise FileNotFoundError(f"{workdir}/checkpoints holds no checkpoint")
+  checkpointer = Checkpointer(os.path.join(workdir, "checkpoints"))
+  try:
+    restored = checkpointer.restore(template)
+  finally:
+    checkpointer.close()
+  if restored is None:
+    raise FileNotFoundError(f"{workdir}/checkpoints holds no checkpoint")
+  return restored

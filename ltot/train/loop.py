@@ -88,9 +88,15 @@ def evaluate(method: Method, state: Any, images: np.ndarray, rng: jax.Array,
   return {k: v / len(images) for k, v in totals.items()}
 
 
-def train(method: Method, train_images: np.ndarray, config: ml_collections.ConfigDict, workdir: str,
-          eval_images: np.ndarray | None = None, *, progress: bool = True) -> TrainResult:
-  """Trains ``method`` on ``train_images`` (uint8 [N, H, W, C]) for ``config.num_steps`` steps.
+def train(method: Method, train_data: np.ndarray | Mapping[str, np.ndarray], config: ml_collections.ConfigDict,
+          workdir: str, eval_images: np.ndarray | None = None, *, progress: bool = True) -> TrainResult:
+  """Trains ``method`` on ``train_data`` for ``config.num_steps`` steps.
+
+  ``train_data`` is uint8 images [N, H, W, C] (batches ``{"image": ...}``) or a dict of
+  arrays with one leading size N (e.g. ``{"x": points [N, 2]}`` for the 2-D toys). A
+  method with a ``training_data(rng, arrays) -> arrays`` hook turns it into what its
+  steps consume first (the codes of a frozen autoencoder, OTtrans's matched pairs); its
+  key is derived from the run's init key.
 
   Resumes from the newest checkpoint in ``workdir/checkpoints``; writes
   ``metrics.jsonl`` (train and eval lines); ``ltot.train.write_report`` makes the
@@ -104,12 +110,14 @@ def train(method: Method, train_images: np.ndarray, config: ml_collections.Confi
     if config.num_devices > len(devices):
       raise ValueError(f"num_devices={config.num_devices} but only {len(devices)} local devices exist")
     devices = devices[:config.num_devices]
-  batches = Batches({"image": train_images}, config.batch_size, seed=config.seed,
-                    num_devices=len(devices), process_index=jax.process_index(),
-                    process_count=jax.process_count())
   keys = root_keys(config.seed)
-  example = {"image": train_images[:config.batch_size // (len(devices) * jax.process_count())]}
-  state = method.init(keys["init"], example)
+  arrays = dict(train_data) if isinstance(train_data, Mapping) else {"image": train_data}
+  if hasattr(method, "training_data"):
+    arrays = method.training_data(jax.random.fold_in(keys["init"], 1), arrays)
+  batches = Batches(arrays, config.batch_size, seed=config.seed, num_devices=len(devices),
+                    process_index=jax.process_index(), process_count=jax.process_count())
+  per_device = config.batch_size // (len(devices) * jax.process_count())
+  state = method.init(keys["init"], {k: v[:per_device] for k, v in arrays.items()})
 
   ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), config.max_checkpoints)
   restored = ckpt.restore(state)

@@ -30,7 +30,9 @@ class Method(Protocol):
   device's shard, ``rng`` is the same key on every device, and the step must
   reduce whatever depends on the whole batch over ``AXIS`` so that N devices give
   the 1-device result. A method may set ``updates_per_batch`` (default 1): the loop
-  then feeds each batch for that many consecutive steps (TWAE's rounds).
+  then feeds each batch for that many consecutive steps (TWAE's rounds), and a
+  ``training_data(rng, arrays) -> arrays`` hook (default: none) that turns the dataset
+  into what its steps consume once, before training (e.g. codes of a frozen autoencoder).
   """
 
   def init(self, rng: jax.Array, batch: Mapping[str, jnp.ndarray]) -> Any:

@@ -1,0 +1,194 @@
+"""The base of the two-stage latent generators (OTtrans, OTgen, AE-OT): one network that maps a
+simple noise to the codes of a frozen autoencoder, or directly to 2-D data.
+
+Not a method itself: ``ltot.methods.ot_gen`` and ``ltot.methods.ae_ot`` subclass ``LatentMap``
+with their losses, ``train_step`` and ``generate``.
+
+Data: a batch holds the targets as ``{"x": [n, d]}``. Given images instead (``ltot train`` on an
+image dataset), ``training_data`` encodes them once with the frozen autoencoder, so training
+never runs the encoder again; samples are decoded with it. Without an autoencoder the targets
+are the data points themselves (the papers' 2-D toys) and samples are points.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from ltot import discrepancy
+from ltot._checks import check_points
+from ltot.data.pipeline import to_unit_float
+from ltot.methods.autoencoder import AutoencoderMethod
+from ltot.train.state import AXIS, TrainState
+
+__all__ = ["NOISES", "FrozenAutoencoder", "LatentMap", "gather", "load_autoencoder"]
+
+NOISES = ("uniform", "gaussian")
+
+
+def gather(x: jnp.ndarray) -> jnp.ndarray:
+  """The whole batch [n * devices, ...] from each device's rows [n, ...] (under the pmap axis AXIS).
+
+  Gradients through it are summed over devices; the step's final pmean makes that the
+  whole-batch gradient, so N devices give the 1-device step.
+  """
+  return jax.lax.all_gather(x, AXIS, tiled=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class FrozenAutoencoder:
+  """A trained ltot autoencoder whose parameters stay fixed.
+
+  Attributes:
+    method: its method (an ``ltot.methods.autoencoder.AutoencoderMethod``: ``encode``, ``decode``).
+    state: its trained state.
+  """
+
+  method: Any
+  state: Any
+
+  @property
+  def latent_dim(self) -> int:
+    return self.method.latent_dim
+
+  def encode(self, images: np.ndarray, chunk: int = 1000) -> np.ndarray:
+    """Codes float32 [N, d] of images [N, H, W, C], in chunks (eval-mode nets)."""
+    encode = jax.jit(self.method.encode)
+    return np.concatenate([np.asarray(encode(self.state, images[i:i + chunk]))
+                           for i in range(0, len(images), chunk)]).astype(np.float32)
+
+  def decode(self, z: jnp.ndarray) -> jnp.ndarray:
+    return self.method.decode(self.state, z)
+
+  def reconstruct(self, images: jnp.ndarray) -> jnp.ndarray:
+    return self.method.reconstruct(self.state, images)
+
+
+def load_autoencoder(workdir: str) -> FrozenAutoencoder:
+  """The autoencoder of an ``ltot train`` run directory (VAE, WAE or TWAE), at its newest checkpoint.
+
+  Raises:
+    FileNotFoundError: not a run directory, or no checkpoint.
+    ValueError: the run's method is not an autoencoder.
+  """
+  from ltot import methods  # the registry imports this module: look it up at call time
+  from ltot.train.checkpoint import read_run_config, restore_run
+  from ltot.train.loop import root_keys
+  config = read_run_config(workdir)
+  method = methods.build(config, steps_per_epoch=1)
+  if not isinstance(method, AutoencoderMethod):
+    raise ValueError(f"{workdir} is a {config.method!r} run, not an autoencoder (vae, wae, twae)")
+  example = {"image": np.zeros((2, *method.autoencoder.image_shape), np.float32)}
+  _, state = restore_run(workdir, method.init(root_keys(config.seed)["init"], example))
+  return FrozenAutoencoder(method, state)
+
+
+@dataclasses.dataclass(frozen=True)
+class LatentMap:
+  """A network from noise to codes (or 2-D points), with what every latent generator shares.
+
+  Attributes:
+    net: the Flax module trained (the generator f_w, or AE-OT's potential D).
+    tx: its optimiser.
+    noise_dim: k, the dimension of the noise.
+    code_dim: d, the dimension of the targets (the autoencoder's latent, or 2).
+    noise: "uniform" on [-1, 1]^k (the OTgen/OTtrans papers) or "gaussian" N(0, I) (AE-OT).
+    autoencoder: the frozen autoencoder whose codes are the targets, or None (points).
+    eval_projections: directions of the sliced W2 that ``evaluate`` reports.
+  """
+
+  net: nn.Module
+  tx: optax.GradientTransformation
+  noise_dim: int
+  code_dim: int
+  noise: str = "uniform"
+  autoencoder: FrozenAutoencoder | None = None
+  eval_projections: int = 200
+
+  def __post_init__(self):
+    if self.noise not in NOISES:
+      raise ValueError(f"noise must be one of {NOISES}, got {self.noise!r}")
+    if self.noise_dim < 1 or self.code_dim < 1:
+      raise ValueError(f"noise_dim and code_dim must be positive, got {self.noise_dim} and {self.code_dim}")
+    if self.autoencoder is not None and self.autoencoder.latent_dim != self.code_dim:
+      raise ValueError(f"code_dim={self.code_dim} but the autoencoder's latent dimension is "
+                       f"{self.autoencoder.latent_dim}")
+
+  # -- pieces -----------------------------------------------------------------
+  def sample_noise(self, rng: jax.Array, num: int) -> jnp.ndarray:
+    """[num, noise_dim] noise draws."""
+    if self.noise == "uniform":
+      return jax.random.uniform(rng, (num, self.noise_dim), minval=-1.0, maxval=1.0)
+    return jax.random.normal(rng, (num, self.noise_dim))
+
+  def device_noise(self, rng: jax.Array, n: int) -> jnp.ndarray:
+    """This device's n rows of the whole batch's noise drawn from the shared step key (under AXIS)."""
+    full = self.sample_noise(rng, n * jax.lax.axis_size(AXIS))
+    return jax.lax.dynamic_slice_in_dim(full, jax.lax.axis_index(AXIS) * n, n)
+
+  def generate(self, params: Any, noise: jnp.ndarray) -> jnp.ndarray:
+    """Codes [n, d] generated from noise [n, k] (the generator's output; AE-OT: z + grad D(z))."""
+    return self.net.apply(params, noise)
+
+  def targets(self, batch: Mapping[str, jnp.ndarray]) -> jnp.ndarray:
+    """The batch's target codes [n, d]: ``batch["x"]``, or its images encoded by the autoencoder."""
+    if "x" in batch:
+      return batch["x"]
+    if self.autoencoder is None:
+      raise ValueError(f"a batch needs the targets 'x' (no autoencoder to encode images); it has {sorted(batch)}")
+    return self.autoencoder.method.encode(self.autoencoder.state, batch["image"])
+
+  def training_data(self, rng: jax.Array, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The dataset the steps consume: ``{"x": codes [N, d]}`` (images encoded once, or the points)."""
+    del rng
+    if "x" in arrays:
+      x = np.asarray(arrays["x"], np.float32)
+    elif "image" in arrays and self.autoencoder is not None:
+      x = self.autoencoder.encode(arrays["image"])
+    else:
+      raise ValueError(f"training data needs points 'x' [N, {self.code_dim}] or images with an autoencoder; "
+                       f"got keys {sorted(arrays)}")
+    check_points("training targets x", x)
+    if x.shape[1] != self.code_dim:
+      raise ValueError(f"training targets x have dimension {x.shape[1]}, expected code_dim={self.code_dim}")
+    return {"x": x}
+
+  # -- Method protocol (shared parts) -----------------------------------------
+  def init(self, rng: jax.Array, batch: Mapping[str, jnp.ndarray]) -> TrainState:
+    del batch  # the net's shapes come from the dimensions alone
+    params = self.net.init(rng, jnp.zeros((1, self.noise_dim)))
+    return TrainState.create(apply_fn=None, params=params, tx=self.tx)
+
+  def sample_codes(self, state: TrainState, rng: jax.Array, num: int) -> jnp.ndarray:
+    """[num, d] generated codes (or points)."""
+    return self.generate(state.params, self.sample_noise(rng, num))
+
+  def sample(self, state: TrainState, rng: jax.Array, num: int) -> jnp.ndarray:
+    """Images [num, H, W, C] in [0, 1] through the frozen decoder; points [num, d] without one."""
+    codes = self.sample_codes(state, rng, num)
+    return codes if self.autoencoder is None else self.autoencoder.decode(codes)
+
+  def reconstruct(self, state: TrainState, images: jnp.ndarray) -> jnp.ndarray:
+    del state
+    if self.autoencoder is None:
+      raise ValueError("reconstruct needs an autoencoder; this generator maps noise to points")
+    return self.autoencoder.reconstruct(images)
+
+  def evaluate(self, state: TrainState, batch: Mapping[str, jnp.ndarray], rng: jax.Array) -> dict[str, jnp.ndarray]:
+    """latent_sw: sliced W2^2 between as many generated codes as the batch has and its target codes;
+    with images, also the frozen autoencoder's reconstruction errors."""
+    target = self.targets(batch)
+    gen_rng, sw_rng = jax.random.split(rng)
+    generated = self.sample_codes(state, gen_rng, target.shape[0])
+    metrics = {"latent_sw": discrepancy.sliced_wasserstein(generated, target, rng=sw_rng,
+                                                            num_projections=self.eval_projections)}
+    if "image" in batch and self.autoencoder is not None:
+      images = to_unit_float(batch["image"])
+      metrics.update(self.autoencoder.method.reconstruction_metrics(self.autoencoder.state, images))
+    return metrics
