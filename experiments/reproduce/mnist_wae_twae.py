@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import json
 import os
-import subprocess
 import sys
 
 import numpy as np
 
+from experiments.reproduce._runs import finished, measured_where, train_run
 from experiments.results_io import write_table
 
-CONFIGS = os.path.join(os.path.dirname(__file__), "..", "configs")
 # method row name -> (config file, preset, what the row is)
 ROWS: dict[str, tuple[str, str, str]] = {
     "vae": ("vae_mnist.py", "cpu", "VAE, Bernoulli decoder, Gaussian prior"),
@@ -63,39 +61,22 @@ def per_image_sum_override(method: str) -> str:
 def train_one(method: str, seed: int, runs_dir: str, overrides: list[str],
               per_image_sum: bool = False) -> tuple[str, int, str]:
   """Trains one (method, seed) with `ltot train` unless its metrics.json exists; returns (method, seed, status)."""
-  workdir = run_dir(runs_dir, method, seed)
-  if os.path.isfile(os.path.join(workdir, "metrics.json")):
-    return method, seed, "reused"
   overrides = overrides + ([per_image_sum_override(method)] if per_image_sum else [])
   config, preset, _ = ROWS[method]
-  cmd = [sys.executable, "-m", "ltot.cli", "train", f"--config={os.path.join(CONFIGS, config)}:{preset}",
-         f"--config.seed={seed}", *overrides, f"--workdir={workdir}"]
-  os.makedirs(workdir, exist_ok=True)
-  with open(os.path.join(workdir, "train.log"), "w") as log:
-    r = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-  return method, seed, "trained" if r.returncode == 0 else f"FAILED (exit {r.returncode}, see {workdir}/train.log)"
+  return method, seed, train_run(config, preset, seed, run_dir(runs_dir, method, seed), overrides)
 
 
 def collect(runs_dir: str, methods: list[str], seeds: list[int]) -> list[dict]:
   """Mean and spread over seeds of each method's final FID and reconstruction MSE."""
   rows = []
   for method in methods:
-    finals = []
-    for seed in seeds:
-      path = os.path.join(run_dir(runs_dir, method, seed), "metrics.json")
-      if os.path.isfile(path):
-        with open(path) as f:
-          finals.append(json.load(f))
+    finals = finished([run_dir(runs_dir, method, seed) for seed in seeds])
     if len(finals) < len(seeds):
       print(f"{method}: {len(finals)} of {len(seeds)} seeds finished; row left out")
       continue
     config, preset, what = ROWS[method]
     steps = {m["step"] for m in finals}
-    where = {(m.get("device"), m.get("machine")) for m in finals}
-    if len(where) > 1:
-      raise ValueError(f"{method}: seeds ran on different devices {sorted(where, key=str)}; rerun them on one")
-    (device, machine), = where
-    measured = {"device": device, "machine": machine} if device else {}  # older runs: assume this machine
+    measured = measured_where(method, finals)
     for metric in METRICS:
       values = np.array([m[metric] for m in finals], np.float64)
       rows.append({"method": method, "dataset": "mnist", "metric": metric, "value": float(values.mean()),
