@@ -174,6 +174,18 @@ class LatentMap:
     codes = self.sample_codes(state, rng, num)
     return codes if self.autoencoder is None else self.autoencoder.decode(codes)
 
+  def noise_paths(self, state: TrainState, rng: jax.Array, num_paths: int, steps: int) -> jnp.ndarray:
+    """Samples along straight noise paths: [num_paths * steps, ...], row i from noise a_i to b_i.
+
+    The latent-generator counterpart of an autoencoder's code interpolations (the generated
+    codes are decoded when there is an autoencoder).
+    """
+    a, b = jnp.split(self.sample_noise(rng, 2 * num_paths), 2)
+    t = jnp.linspace(0.0, 1.0, steps)[None, :, None]
+    noise = ((1 - t) * a[:, None] + t * b[:, None]).reshape(-1, self.noise_dim)
+    codes = self.generate(state.params, noise)
+    return codes if self.autoencoder is None else self.autoencoder.decode(codes)
+
   def reconstruct(self, state: TrainState, images: jnp.ndarray) -> jnp.ndarray:
     del state
     if self.autoencoder is None:

@@ -74,8 +74,12 @@ def latent_interpolations(method: Method, state: Any, images: np.ndarray, steps:
 
 def write_images(method: Method, state: Any, images: np.ndarray, rng: jax.Array, workdir: str) -> None:
   """Writes ``samples.png`` (64 samples), ``reconstructions.png`` (rows: data, reconstruction)
-  and, for methods with an encoder, ``interpolations.png`` (8 latent paths)."""
+  and ``interpolations.png`` (8 latent paths) for methods with an encoder, or 8 noise paths
+  for latent generators (``noise_paths``)."""
   viz.save_image_grid(np.asarray(method.sample(state, rng, 64)), os.path.join(workdir, "samples.png"), 8)
+  if hasattr(method, "noise_paths"):
+    paths = method.noise_paths(state, jax.random.fold_in(rng, 1), 8, 10)
+    viz.save_image_grid(np.asarray(paths), os.path.join(workdir, "interpolations.png"), 10)
   if hasattr(method, "encode") and hasattr(method, "decode"):
     originals = to_unit_float(np.asarray(images[:32]))
     recons = np.asarray(method.reconstruct(state, images[:32]))

@@ -111,6 +111,10 @@ def test_on_a_frozen_autoencoder(mnist, tmp_path, autoencoder_run, method):
   state = _train(config, images, tmp_path).state
   samples = np.asarray(m.sample(state, jax.random.key(1), 5))
   assert samples.shape == (5, 28, 28, 1) and samples.min() >= 0 and samples.max() <= 1
+  paths = np.asarray(m.noise_paths(state, jax.random.key(3), 2, 5))
+  assert paths.shape == (10, 28, 28, 1)
+  train.write_images(m, state, mnist["test"].images[:48], jax.random.key(4), str(tmp_path))
+  assert (tmp_path / "samples.png").is_file() and (tmp_path / "interpolations.png").is_file()
   metrics = m.evaluate(state, {"image": mnist["test"].images[:32]}, jax.random.key(2))
   assert set(metrics) >= {"latent_sw", "recon_mse"} and all(np.isfinite(float(v)) for v in metrics.values())
 
