@@ -1,4 +1,5 @@
 import numpy as np
+import scipy.stats
 import pytest
 
 from ltot.data import toy
@@ -21,9 +22,15 @@ def test_moons_and_circles_geometry(rng):
   r_outer = np.linalg.norm(m, axis=1)
   r_inner = np.linalg.norm(m - [1.0, 0.5], axis=1)
   assert np.all(np.isclose(r_outer, 1, atol=1e-5) | np.isclose(r_inner, 1, atol=1e-5))
+  assert 900 < np.sum(np.isclose(r_outer, 1, atol=1e-5)) < 1100  # each half circle with probability 1/2
   c = toy.circles(rng, 2000, noise=0.0, factor=0.5)
   r = np.linalg.norm(c, axis=1)
-  assert np.sum(np.isclose(r, 1, atol=1e-5)) == 1000 and np.sum(np.isclose(r, 0.5, atol=1e-5)) == 1000
+  on_outer, on_inner = np.isclose(r, 1, atol=1e-5), np.isclose(r, 0.5, atol=1e-5)
+  assert np.all(on_outer | on_inner) and 900 < on_outer.sum() < 1100
+  # i.i.d. uniform angles (not an even grid): Kolmogorov-Smirnov against U(0, 2 pi).
+  angles = np.arctan2(c[:, 1], c[:, 0]) % (2 * np.pi)
+  assert scipy.stats.kstest(angles / (2 * np.pi), "uniform").pvalue > 0.01
+  assert not np.allclose(np.sort(angles), np.sort(np.arctan2(*toy.circles(rng, 2000, noise=0.0)[:, ::-1].T) % (2 * np.pi)))
 
 
 def test_ring_and_segment(rng):
