@@ -100,6 +100,8 @@ def run_one(method: str, dataset: str, seed: int, runs_dir: str, num_eval: int,
   else:
     model = methods.build(config, 1)
     result = train.train(model, {"x": points}, config, workdir, progress=False)
+    if result.preempted:  # SIGTERM: the checkpoint is saved; a rerun resumes this run
+      raise SystemExit(f"preempted at step {result.step} of {workdir}; run the command again to resume")
     generated = np.asarray(model.sample(result.state, jax.random.fold_in(train.root_keys(seed)["eval"], 0), n))
     steps = result.step
   fresh = toy_sample(config, np.random.default_rng([seed, 1]), n)
@@ -176,11 +178,18 @@ def main(argv=None) -> int:
   parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
                       help="config override for every trained run (e.g. num_steps=50 for a smoke test)")
   parser.add_argument("--table", default="toy_ot_generators")
+  parser.add_argument("--collect-only", action="store_true",
+                      help="train nothing: tabulate the (method, dataset) pairs whose seeds have all finished")
   args = parser.parse_args(argv)
   overrides = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.override)}
   runs = [(m, d) for m, d in RUNS if args.only is None or f"{m}-{d}" in args.only]
   results = []
   for method, dataset in runs:
+    if args.collect_only:
+      paths = [os.path.join(args.runs_dir, f"{method}_{dataset}_s{seed}", "result.json") for seed in args.seeds]
+      if all(os.path.isfile(p) for p in paths):
+        results += [json.load(open(p)) for p in paths]
+      continue
     for seed in args.seeds:
       r = run_one(method, dataset, seed, args.runs_dir, args.num_eval, overrides)
       print(f"{method} {dataset} seed {seed}: w1_l2 {r['w1_l2']:.4f} (data {r['data_w1_l2']:.4f})", flush=True)

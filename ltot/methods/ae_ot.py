@@ -25,10 +25,10 @@ import optax
 
 from ltot._distances import pairwise_sq_dists, safe_sqrt
 from ltot._reduce import min_argmin
-from ltot.methods.latent import LatentMap, gather, load_autoencoder
+from ltot.methods.latent import LatentMap, load_autoencoder
 from ltot.nn import MLP
 from ltot.ot import transport
-from ltot.train.state import AXIS, TrainState, apply_loss
+from ltot.train.state import AXIS, TrainState, apply_loss, gather
 
 __all__ = ["dual_assignment", "potential_regression_loss", "transport_map", "AEOT", "from_config"]
 

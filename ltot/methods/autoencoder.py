@@ -16,7 +16,7 @@ import optax
 from ltot.data.pipeline import to_unit_float
 from ltot.nn import Autoencoder
 from ltot.tessellation import sample_ball
-from ltot.train.state import AXIS, TrainState
+from ltot.train.state import TrainState, device_share
 
 __all__ = ["PRIORS", "AutoencoderMethod"]
 
@@ -55,15 +55,7 @@ class AutoencoderMethod:
       return sample_ball(rng, num, self.latent_dim)
     return jnp.sqrt(self.prior_var) * jax.random.normal(rng, (num, self.latent_dim))
 
-  @staticmethod
-  def device_share(sample, rng: jax.Array, n: int) -> jnp.ndarray:
-    """This device's n rows of ``sample(rng, n * num_devices)``, under the named axis AXIS.
-
-    Every device draws the whole batch's sample from the shared step key and keeps its
-    slice, so N devices see exactly the 1-device draw.
-    """
-    full = sample(rng, n * jax.lax.axis_size(AXIS))
-    return jax.lax.dynamic_slice_in_dim(full, jax.lax.axis_index(AXIS) * n, n)
+  device_share = staticmethod(device_share)
 
   @staticmethod
   def apply(module, params, stats, x, train: bool):

@@ -25,20 +25,11 @@ from ltot import discrepancy
 from ltot._checks import check_points
 from ltot.data.pipeline import to_unit_float
 from ltot.methods.autoencoder import AutoencoderMethod
-from ltot.train.state import AXIS, TrainState
+from ltot.train.state import TrainState, device_share
 
-__all__ = ["NOISES", "FrozenAutoencoder", "LatentMap", "gather", "load_autoencoder"]
+__all__ = ["NOISES", "FrozenAutoencoder", "LatentMap", "load_autoencoder"]
 
 NOISES = ("uniform", "gaussian")
-
-
-def gather(x: jnp.ndarray) -> jnp.ndarray:
-  """The whole batch [n * devices, ...] from each device's rows [n, ...] (under the pmap axis AXIS).
-
-  Gradients through it are summed over devices; the step's final pmean makes that the
-  whole-batch gradient, so N devices give the 1-device step.
-  """
-  return jax.lax.all_gather(x, AXIS, tiled=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,13 +119,16 @@ class LatentMap:
     return jax.random.normal(rng, (num, self.noise_dim))
 
   def device_noise(self, rng: jax.Array, n: int) -> jnp.ndarray:
-    """This device's n rows of the whole batch's noise drawn from the shared step key (under AXIS)."""
-    full = self.sample_noise(rng, n * jax.lax.axis_size(AXIS))
-    return jax.lax.dynamic_slice_in_dim(full, jax.lax.axis_index(AXIS) * n, n)
+    """This device's n rows of the whole batch's noise, drawn from the shared step key (under the pmap axis)."""
+    return device_share(self.sample_noise, rng, n)
 
   def generate(self, params: Any, noise: jnp.ndarray) -> jnp.ndarray:
     """Codes [n, d] generated from noise [n, k] (the generator's output; AE-OT: z + grad D(z))."""
     return self.net.apply(params, noise)
+
+  def decoded(self, codes: jnp.ndarray) -> jnp.ndarray:
+    """Images of codes [n, d] through the frozen decoder; the codes themselves (points) without one."""
+    return codes if self.autoencoder is None else self.autoencoder.decode(codes)
 
   def targets(self, batch: Mapping[str, jnp.ndarray]) -> jnp.ndarray:
     """The batch's target codes [n, d]: ``batch["x"]``, or its images encoded by the autoencoder."""
@@ -171,8 +165,7 @@ class LatentMap:
 
   def sample(self, state: TrainState, rng: jax.Array, num: int) -> jnp.ndarray:
     """Images [num, H, W, C] in [0, 1] through the frozen decoder; points [num, d] without one."""
-    codes = self.sample_codes(state, rng, num)
-    return codes if self.autoencoder is None else self.autoencoder.decode(codes)
+    return self.decoded(self.sample_codes(state, rng, num))
 
   def noise_paths(self, state: TrainState, rng: jax.Array, num_paths: int, steps: int) -> jnp.ndarray:
     """Samples along straight noise paths: [num_paths * steps, ...], row i from noise a_i to b_i.
@@ -183,8 +176,7 @@ class LatentMap:
     a, b = jnp.split(self.sample_noise(rng, 2 * num_paths), 2)
     t = jnp.linspace(0.0, 1.0, steps)[None, :, None]
     noise = ((1 - t) * a[:, None] + t * b[:, None]).reshape(-1, self.noise_dim)
-    codes = self.generate(state.params, noise)
-    return codes if self.autoencoder is None else self.autoencoder.decode(codes)
+    return self.decoded(self.generate(state.params, noise))
 
   def reconstruct(self, state: TrainState, images: jnp.ndarray) -> jnp.ndarray:
     del state

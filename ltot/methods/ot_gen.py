@@ -28,10 +28,10 @@ import optax
 
 from ltot._checks import check_paired
 from ltot._distances import pairwise_sq_dists, safe_sqrt
-from ltot.methods.latent import LatentMap, gather, load_autoencoder
+from ltot.methods.latent import LatentMap, load_autoencoder
 from ltot.nn import MLP
 from ltot.ot import assignment
-from ltot.train.state import TrainState, apply_loss
+from ltot.train.state import TrainState, apply_loss, gather
 
 __all__ = ["matched_targets", "mean_pairwise_distance", "diversity", "ottrans_loss", "otgen_loss",
            "OTGen", "OTTrans", "VARIANTS", "from_config"]

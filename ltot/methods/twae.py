@@ -44,7 +44,7 @@ from ltot.data.pipeline import to_unit_float
 from ltot.methods.autoencoder import AutoencoderMethod
 from ltot.nn import make_autoencoder
 from ltot.ot import balanced_assignment, lcm, pairwise_cost
-from ltot.train.state import AXIS, TrainState, adam_with_schedule
+from ltot.train.state import AXIS, TrainState, adam_with_schedule, gather
 
 __all__ = ["ASSIGNERS", "TWAE", "TWAEState", "from_config", "make_generators", "regularized_gradient"]
 
@@ -157,7 +157,7 @@ class TWAE(AutoencoderMethod):
     z, enc_stats = self.encoder_outputs(params, stats, x, True)
     logits, dec_stats = self.decoder_logits(params, stats, z, True)
     recon = jnp.mean(jnp.sum((jax.nn.sigmoid(logits) - x) ** 2, axis=(1, 2, 3)))
-    penalty = self.sample_penalty(jax.lax.all_gather(z, AXIS, tiled=True), z_prior, rng)
+    penalty = self.sample_penalty(gather(z), z_prior, rng)
     new_stats = {"encoder": enc_stats["batch_stats"], "decoder": dec_stats["batch_stats"]}
     return self.recon_weight * recon + self.lam * penalty, ({"recon": recon, "penalty": penalty}, new_stats)
 
@@ -186,7 +186,7 @@ class TWAE(AutoencoderMethod):
   def _plan(self, state, batch, rng):
     """Algorithm 1 lines 2-3 and the region priors: members [m, n] and priors [m, n, d]."""
     z_local = self.encoder_outputs(state.params, state.batch_stats, to_unit_float(batch["image"]), True)[0]
-    members = self.regions(jax.lax.all_gather(z_local, AXIS, tiled=True))
+    members = self.regions(gather(z_local))
     priors = tessellation.sample_regions(rng, jnp.asarray(self.generators, z_local.dtype), self.per_region)
     return members, priors
 
@@ -202,7 +202,7 @@ class TWAE(AutoencoderMethod):
     k = state.region
     members, priors = jax.lax.cond(k == 0, lambda: self._plan(state, batch, k_plan),
                                    lambda: (state.members, state.priors))
-    x_all = jax.lax.all_gather(batch["image"], AXIS, tiled=True)
+    x_all = gather(batch["image"])
     grads, metrics, new_stats = self._grad(state, x_all, members[k], priors[k], k_pen)
     extra = {}
     if self.alpha > 0:

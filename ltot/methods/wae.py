@@ -33,7 +33,7 @@ from ltot import discrepancy
 from ltot.data.pipeline import to_unit_float
 from ltot.methods.autoencoder import AutoencoderMethod
 from ltot.nn import MLP, make_autoencoder
-from ltot.train.state import AXIS, TrainState, adam_with_schedule, apply_loss
+from ltot.train.state import AXIS, TrainState, adam_with_schedule, apply_loss, gather
 
 __all__ = ["WAE", "PENALTIES", "from_config", "latent_penalty"]
 
@@ -126,7 +126,7 @@ class WAE(AutoencoderMethod):
       loss = self.recon_weight * recon + self.lam * (penalty + disc_loss)
       metrics["disc_loss"] = disc_loss
     else:
-      z_all = jax.lax.all_gather(z, AXIS, tiled=True)
+      z_all = gather(z)
       penalty = self.sample_penalty(z_all, self.sample_prior(prior_rng, z_all.shape[0]), penalty_rng)
       loss = self.recon_weight * recon + self.lam * penalty
     new_stats = {"encoder": enc_stats["batch_stats"], "decoder": dec_stats["batch_stats"]}

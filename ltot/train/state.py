@@ -10,7 +10,7 @@ import optax
 from flax import struct
 from flax.training import train_state
 
-__all__ = ["AXIS", "TrainState", "Method", "apply_loss", "adam_with_schedule"]
+__all__ = ["AXIS", "TrainState", "Method", "apply_loss", "adam_with_schedule", "device_share", "gather"]
 
 AXIS = "devices"  # the pmap axis name: methods reduce gradients and BatchNorm statistics over it
 
@@ -49,6 +49,25 @@ class Method(Protocol):
 
   def evaluate(self, state: Any, batch: Mapping[str, jnp.ndarray], rng: jax.Array) -> Metrics:
     """Held-out metrics on a single-device batch."""
+
+
+def device_share(sample: Callable[[jax.Array, int], jnp.ndarray], rng: jax.Array, n: int) -> jnp.ndarray:
+  """This device's n rows of ``sample(rng, n * num_devices)``, under the named axis AXIS.
+
+  Every device draws the whole batch's sample from the shared step key and keeps its
+  slice, so N devices see exactly the 1-device draw.
+  """
+  full = sample(rng, n * jax.lax.axis_size(AXIS))
+  return jax.lax.dynamic_slice_in_dim(full, jax.lax.axis_index(AXIS) * n, n)
+
+
+def gather(x: jnp.ndarray) -> jnp.ndarray:
+  """The whole batch [n * devices, ...] from each device's rows [n, ...], under the named axis AXIS.
+
+  Gradients through it are summed over devices (the transpose of all_gather); the step's
+  final pmean makes that the whole-batch gradient, so N devices give the 1-device step.
+  """
+  return jax.lax.all_gather(x, AXIS, tiled=True)
 
 
 def apply_loss(state: TrainState,
