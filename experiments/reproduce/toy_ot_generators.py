@@ -195,7 +195,8 @@ def main(argv=None) -> int:
       print(f"{method} {dataset} seed {seed}: w1_l2 {r['w1_l2']:.4f} (data {r['data_w1_l2']:.4f})", flush=True)
       results.append(r)
   note = f"; overrides {args.override}" if args.override else ""
-  command = "python -m experiments.reproduce.toy_ot_generators " + " ".join(argv if argv is not None else sys.argv[1:])
+  given = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--collect-only"]
+  command = "python -m experiments.reproduce.toy_ot_generators " + " ".join(given)  # what regenerates the rows
   from experiments.results_io import RESULTS
   print("wrote", write_table(args.table, rows_of(results, args.seeds, note), command.strip()))
   print("wrote", write_figure(RESULTS, args.runs_dir, args.seeds[0], args.table))
