@@ -102,7 +102,9 @@ def run_one(method: str, dataset: str, seed: int, runs_dir: str, num_eval: int,
     result = train.train(model, {"x": points}, config, workdir, progress=False)
     if result.preempted:  # SIGTERM: the checkpoint is saved; a rerun resumes this run
       raise SystemExit(f"preempted at step {result.step} of {workdir}; run the command again to resume")
-    generated = np.asarray(model.sample(result.state, jax.random.fold_in(train.root_keys(seed)["eval"], 0), n))
+    noise = model.sample_noise(jax.random.fold_in(train.root_keys(seed)["eval"], 0), n)
+    generated = np.asarray(model.generate(result.state.params, noise))  # = model.sample with the same key
+    np.save(os.path.join(workdir, "noise.npy"), np.asarray(noise))
     steps = result.step
   fresh = toy_sample(config, np.random.default_rng([seed, 1]), n)
   other = toy_sample(config, np.random.default_rng([seed, 2]), n)
@@ -157,6 +159,12 @@ def write_figure(results_dir: str, runs_dir: str, seed: int, table: str) -> str:
     fresh = toy_sample(config, np.random.default_rng([seed, 1]), 1000 if dataset != "eight_gaussians" else 256)
     gen = np.load(os.path.join(runs_dir, f"{method}_{dataset}_s{seed}", "generated.npy"))
     ax.scatter(fresh[:, 0], fresh[:, 1], s=2, c="0.7", label="data")
+    noise_path = os.path.join(runs_dir, f"{method}_{dataset}_s{seed}", "noise.npy")
+    if method == "ae_ot" and os.path.isfile(noise_path):  # AE-OT's Figure 2: noise -> z + grad D(z)
+      noise = np.load(noise_path)
+      ax.scatter(noise[:, 0], noise[:, 1], s=2, c="tab:blue")
+      for a, b in zip(noise[::4], gen[::4]):
+        ax.plot([a[0], b[0]], [a[1], b[1]], c="tab:blue", lw=0.3, alpha=0.5)
     ax.scatter(gen[:, 0], gen[:, 1], s=2, c="tab:red", label=method)
     ax.set_title(f"{method}, {dataset}", fontsize=8)
     ax.set_aspect("equal")
