@@ -111,3 +111,40 @@ def test_sigterm_checkpoints_and_exits_zero(tmp_path):
   steps = [int(s) for s in os.listdir(workdir / "checkpoints")]
   assert len(steps) == 1 and 5 <= steps[0] < 100000
   assert f"checkpoint saved at step {steps[0]}" in err
+
+
+@pytest.mark.slow
+def test_sigkill_then_rerun_resumes_bitwise(tmp_path):
+  # An uninterrupted run, and the same run killed with SIGKILL once a mid-run checkpoint exists, then
+  # started again with the same workdir: the final parameters must be bitwise equal.
+  import signal
+  import time
+
+  import jax
+  import ml_collections
+  from ltot import methods, train
+  args = [f"--config={CONFIG}", "--config.num_steps=60", "--config.checkpoint_every=10", "--config.log_every=5",
+          "--config.model.width=0.03125", "--config.num_fid_samples=0", "--config.eval_every=0",
+          "--config.max_checkpoints=10", "--config.num_devices=1"]
+  full = ltot("train", *args, f"--workdir={tmp_path / 'full'}")
+  assert full.returncode == 0, full.stderr[-2000:]
+  killed = tmp_path / "killed"
+  proc = subprocess.Popen([sys.executable, "-m", "ltot.cli", "train", *args, f"--workdir={killed}"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "XLA_FLAGS": ""})
+  deadline = time.time() + 300
+  while time.time() < deadline and not (killed / "checkpoints" / "20").is_dir():
+    time.sleep(0.05)
+  proc.send_signal(signal.SIGKILL)
+  proc.wait(timeout=60)
+  assert proc.returncode == -signal.SIGKILL
+  steps = sorted(int(s) for s in os.listdir(killed / "checkpoints") if s.isdigit())
+  assert 20 <= steps[-1] < 60, steps  # killed mid-run
+  again = ltot("train", *args, f"--workdir={killed}")
+  assert again.returncode == 0, again.stderr[-2000:]
+  config = ml_collections.ConfigDict(json.load(open(tmp_path / "full" / "config.json")))
+  method = methods.build(config, steps_per_epoch=1)
+  template = method.init(train.root_keys(config.seed)["init"], {"image": np.zeros((2, 28, 28, 1), np.uint8)})
+  (step_a, a), (step_b, b) = train.restore_run(str(tmp_path / "full"), template), train.restore_run(str(killed), template)
+  assert step_a == step_b == 60
+  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
