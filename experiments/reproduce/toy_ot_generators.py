@@ -139,8 +139,9 @@ def rows_of(results: list[dict], seeds: list[int], note: str) -> list[dict]:
           "notes": (f"{group[0]['steps']} steps, {group[0]['num_train']} training points, {group[0]['num_eval']} "
                     f"generated vs {group[0]['num_eval']} fresh points; seeds {','.join(map(str, seeds))}; "
                     "per seed " + ", ".join(f"{x:.4g}" for x in v)
-                    + (f"; ratio to data {v.mean() / ref.mean():.2f} (paper's data row "
-                       f"{PAPER_DATA[dataset]})" if ref is not None and dataset in PAPER_DATA else "")
+                    + (f"; ratio to data {v.mean() / ref.mean():.2f}" if ref is not None else "")
+                    + (f" (paper: {PAPER[(method, dataset)] / PAPER_DATA[dataset]:.2f})"
+                       if metric == "w1_l2" and (method, dataset) in PAPER else "")
                     + (f"; per-mode fractions (seed {group[0]['seed']}) "
                        + ", ".join(f"{x:.3f}" for x in group[0]["mode_fractions"]) if metric == "mode_coverage" else "")
                     + note)})
