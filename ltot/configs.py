@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import ml_collections
 
-__all__ = ["PRESETS", "base", "PENALTY_LAMBDA", "PENALTY_OPTIONS", "MNIST_PER_PIXEL", "twae_section", "celeba_schedule"]
+__all__ = ["PRESETS", "base", "PENALTY_LAMBDA", "PENALTY_OPTIONS", "MNIST_PER_PIXEL", "twae_section", "celeba_schedule",
+           "method_dataset"]
 
 PRESETS = ("cpu", "paper")
 
@@ -67,3 +68,12 @@ def celeba_schedule(c: ml_collections.ConfigDict, epochs: int, *, per_step: int 
   c.num_steps = epochs * (CELEBA_TRAIN // per_step)
   c.eval_every = c.checkpoint_every = 5_000
   return c
+
+
+def method_dataset(preset: str, methods: tuple[str, ...], datasets: tuple[str, ...]) -> tuple[str, str]:
+  """(method, dataset) of a "METHOD-DATASET" preset, checked against the allowed names."""
+  method, _, dataset = preset.partition("-")
+  if method not in methods or dataset not in datasets:
+    raise ValueError(f"preset must be METHOD-DATASET with METHOD in {methods} and DATASET in {datasets}, "
+                     f"got {preset!r}")
+  return method, dataset

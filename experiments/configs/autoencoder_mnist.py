@@ -10,7 +10,7 @@ paper's MNIST schedule, batch 100, 12,000 steps (20 epochs: minutes on a CPU for
 
 import ml_collections
 
-from ltot.configs import base
+from ltot.configs import base, method_dataset
 
 METHODS = ("ae", "wae_mmd", "vae")
 DATASETS = ("mnist", "fashion_mnist")
@@ -18,10 +18,7 @@ PRESETS = tuple(f"{m}-{d}" for m in METHODS for d in DATASETS)
 
 
 def get_config(preset: str = "ae-mnist") -> ml_collections.ConfigDict:
-  method, _, dataset = preset.partition("-")
-  if method not in METHODS or dataset not in DATASETS:
-    raise ValueError(f"preset must be METHOD-DATASET with METHOD in {METHODS} and DATASET in {DATASETS}, "
-                     f"got {preset!r}")
+  method, dataset = method_dataset(preset, METHODS, DATASETS)
   c = base("paper", method="vae" if method == "vae" else "wae", dataset=dataset, arch="mnist_mlp", latent_dim=8)
   c.num_steps = 12_000
   c.eval_every = c.checkpoint_every = 3_000

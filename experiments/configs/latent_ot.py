@@ -18,7 +18,7 @@ frozen decoder. Presets "METHOD-DATASET":
 
 import ml_collections
 
-from ltot.configs import base
+from ltot.configs import base, method_dataset
 
 METHODS = ("otgen", "ottrans", "ae_ot")
 DATASETS = ("mnist", "fashion_mnist", "celeb_a")
@@ -26,10 +26,7 @@ PRESETS = tuple(f"{m}-{d}" for m in METHODS for d in DATASETS)
 
 
 def get_config(preset: str = "otgen-mnist") -> ml_collections.ConfigDict:
-  method, _, dataset = preset.partition("-")
-  if method not in METHODS or dataset not in DATASETS:
-    raise ValueError(f"preset must be METHOD-DATASET with METHOD in {METHODS} and DATASET in {DATASETS}, "
-                     f"got {preset!r}")
+  method, dataset = method_dataset(preset, METHODS, DATASETS)
   celeba = dataset == "celeb_a"
   latent = 64 if celeba else 8
   c = base("paper", method="ae_ot" if method == "ae_ot" else "ot_gen", dataset=dataset)

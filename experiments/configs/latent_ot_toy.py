@@ -16,16 +16,15 @@ Trained by experiments/reproduce/toy_ot_generators.py with ``ltot.train.train``.
 
 import ml_collections
 
+from ltot.configs import method_dataset
+
 METHODS = ("otgen", "ottrans", "ae_ot")
 DATASETS = ("moons", "circles", "eight_gaussians")
 PRESETS = tuple(f"{m}-{d}" for m in METHODS for d in DATASETS)
 
 
 def get_config(preset: str = "otgen-moons") -> ml_collections.ConfigDict:
-  method, _, dataset = preset.partition("-")
-  if method not in METHODS or dataset not in DATASETS:
-    raise ValueError(f"preset must be METHOD-DATASET with METHOD in {METHODS} and DATASET in {DATASETS}, "
-                     f"got {preset!r}")
+  method, dataset = method_dataset(preset, METHODS, DATASETS)
   c = ml_collections.ConfigDict()
   c.dataset = dataset
   c.toy_noise = 0.05  # moons / circles: std of the Gaussian noise added to the curves

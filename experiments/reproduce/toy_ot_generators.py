@@ -48,6 +48,11 @@ def load_config(preset: str, overrides: dict | None = None):
   return config
 
 
+def preset_of(method: str, dataset: str) -> str:
+  """The latent_ot_toy.py preset of a row (the k-means baselines read OTgen's data settings)."""
+  return f"{'otgen' if method.startswith('kmeans') else method}-{dataset}"
+
+
 def toy_sample(config, rng: np.random.Generator, num: int) -> np.ndarray:
   from ltot import data
   kwargs = {} if config.dataset == "eight_gaussians" else {"noise": config.toy_noise}
@@ -90,8 +95,7 @@ def run_one(method: str, dataset: str, seed: int, runs_dir: str, num_eval: int,
     with open(path) as f:
       return json.load(f)
   os.makedirs(workdir, exist_ok=True)
-  preset = f"{'otgen' if method.startswith('kmeans') else method}-{dataset}"
-  config = load_config(preset, {"seed": seed, **(overrides or {})})
+  config = load_config(preset_of(method, dataset), {"seed": seed, **(overrides or {})})
   points = toy_sample(config, np.random.default_rng([seed, 0]), config.num_train)
   n = config.num_train if dataset == "eight_gaussians" else num_eval
   if method.startswith("kmeans"):
@@ -156,7 +160,7 @@ def write_figure(results_dir: str, runs_dir: str, seed: int, table: str) -> str:
   panels = [(m, d) for m, d in RUNS if os.path.isfile(os.path.join(runs_dir, f"{m}_{d}_s{seed}", "generated.npy"))]
   fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 2.8), squeeze=False)
   for ax, (method, dataset) in zip(axes[0], panels):
-    config = load_config(f"{'otgen' if method.startswith('kmeans') else method}-{dataset}")
+    config = load_config(preset_of(method, dataset))
     fresh = toy_sample(config, np.random.default_rng([seed, 1]), 1000 if dataset != "eight_gaussians" else 256)
     gen = np.load(os.path.join(runs_dir, f"{method}_{dataset}_s{seed}", "generated.npy"))
     ax.scatter(fresh[:, 0], fresh[:, 1], s=2, c="0.7", label="data")

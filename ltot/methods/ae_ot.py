@@ -25,10 +25,10 @@ import optax
 
 from ltot._distances import pairwise_sq_dists, safe_sqrt
 from ltot._reduce import min_argmin
-from ltot.methods.latent import LatentMap, load_autoencoder
+from ltot.methods.latent import LatentMap, first_stage
 from ltot.nn import MLP
 from ltot.ot import transport
-from ltot.train.state import AXIS, TrainState, apply_loss, gather
+from ltot.train.state import TrainState, apply_loss, gather, local_rows
 
 __all__ = ["dual_assignment", "potential_regression_loss", "transport_map", "AEOT", "from_config"]
 
@@ -98,26 +98,25 @@ class AEOT(LatentMap):
     z_x, z_y = gather(self.device_noise(rng, n)), gather(local)
     sol = transport(0.5 * pairwise_sq_dists(z_x, z_y), 1)  # the solve of ltot.ot.kantorovich_potentials
     h_x = -sol.row_potential + jnp.mean(sol.column_price)  # h_x - mean(h_y), with h_y = -column_price
-    rows = jax.lax.axis_index(AXIS) * n  # this device's rows of the whole batch
+    matched = z_y[sol.labels]
+    cost = jnp.mean(0.5 * jnp.sum((z_x - matched) ** 2, -1))
 
     def loss_fn(params, stats):
-      mine = lambda a: jax.lax.dynamic_slice_in_dim(a, rows, n)  # noqa: E731
-      loss, parts = potential_regression_loss(self.potential(params), mine(z_x), mine(h_x),
-                                              mine(z_y[sol.labels]), self.lam)
-      return loss, ({**parts, "transport_cost": jnp.mean(0.5 * jnp.sum((z_x - z_y[sol.labels]) ** 2, -1))}, stats)
+      loss, parts = potential_regression_loss(self.potential(params), local_rows(z_x, n), local_rows(h_x, n),
+                                              local_rows(matched, n), self.lam)
+      return loss, ({**parts, "transport_cost": cost}, stats)
 
     return apply_loss(state, loss_fn)
 
 
 def from_config(config, steps_per_epoch: int) -> AEOT:
-  """AEOT from a run config (section ``ae_ot``, see experiments/configs/ae_ot_*.py).
+  """AEOT from a run config (section ``ae_ot``; experiments/configs/latent_ot*.py).
 
   ``ae_ot.autoencoder``: an ``ltot train`` run directory whose frozen autoencoder supplies the
   codes, or "" for 2-D points (``ae_ot.code_dim``).
   """
   del steps_per_epoch  # constant learning rate (the paper's)
   a = config.ae_ot
-  ae = load_autoencoder(a.autoencoder) if a.get("autoencoder") else None
-  code_dim = ae.latent_dim if ae is not None else a.code_dim
+  ae, code_dim = first_stage(a)
   return AEOT(net=MLP(tuple(a.hidden), 1, a.activation), tx=optax.adam(a.lr, a.b1, a.b2), noise_dim=code_dim,
               code_dim=code_dim, noise="gaussian", autoencoder=ae, lam=a.lam)

@@ -16,7 +16,7 @@ import optax
 from ltot.data.pipeline import to_unit_float
 from ltot.nn import Autoencoder
 from ltot.tessellation import sample_ball
-from ltot.train.state import TrainState, device_share
+from ltot.train.state import TrainState
 
 __all__ = ["PRIORS", "AutoencoderMethod"]
 
@@ -54,8 +54,6 @@ class AutoencoderMethod:
     if self.prior == "ball":
       return sample_ball(rng, num, self.latent_dim)
     return jnp.sqrt(self.prior_var) * jax.random.normal(rng, (num, self.latent_dim))
-
-  device_share = staticmethod(device_share)
 
   @staticmethod
   def apply(module, params, stats, x, train: bool):

@@ -27,7 +27,7 @@ from ltot.data.pipeline import to_unit_float
 from ltot.methods.autoencoder import AutoencoderMethod
 from ltot.train.state import TrainState, device_share
 
-__all__ = ["NOISES", "FrozenAutoencoder", "LatentMap", "load_autoencoder"]
+__all__ = ["NOISES", "FrozenAutoencoder", "LatentMap", "load_autoencoder", "first_stage"]
 
 NOISES = ("uniform", "gaussian")
 
@@ -78,6 +78,15 @@ def load_autoencoder(workdir: str) -> FrozenAutoencoder:
   example = {"image": np.zeros((2, *method.autoencoder.image_shape), np.float32)}
   _, state = restore_run(workdir, method.init(root_keys(config.seed)["init"], example))
   return FrozenAutoencoder(method, state)
+
+
+def first_stage(section) -> tuple[FrozenAutoencoder | None, int]:
+  """(frozen autoencoder, code dimension) of a method's config section: the run directory in
+  ``section.autoencoder`` and its latent dimension, or (None, ``section.code_dim``) for points."""
+  if section.get("autoencoder"):
+    ae = load_autoencoder(section.autoencoder)
+    return ae, ae.latent_dim
+  return None, section.code_dim
 
 
 @dataclasses.dataclass(frozen=True)

@@ -28,7 +28,7 @@ import optax
 
 from ltot._checks import check_paired
 from ltot._distances import pairwise_sq_dists, safe_sqrt
-from ltot.methods.latent import LatentMap, load_autoencoder
+from ltot.methods.latent import LatentMap, first_stage
 from ltot.nn import MLP
 from ltot.ot import assignment
 from ltot.train.state import TrainState, apply_loss, gather
@@ -144,7 +144,7 @@ class OTTrans(LatentMap):
 
 
 def from_config(config, steps_per_epoch: int) -> LatentMap:
-  """OTGen or OTTrans from a run config (section ``ot_gen``, see experiments/configs/ot_gen_*.py).
+  """OTGen or OTTrans from a run config (section ``ot_gen``; experiments/configs/latent_ot*.py).
 
   ``ot_gen.autoencoder``: an ``ltot train`` run directory whose frozen autoencoder supplies the
   codes (its latent dimension is code_dim), or "" for 2-D points (``ot_gen.code_dim``).
@@ -153,8 +153,7 @@ def from_config(config, steps_per_epoch: int) -> LatentMap:
   g = config.ot_gen
   if g.variant not in VARIANTS:
     raise ValueError(f"ot_gen.variant must be one of {VARIANTS}, got {g.variant!r}")
-  ae = load_autoencoder(g.autoencoder) if g.get("autoencoder") else None
-  code_dim = ae.latent_dim if ae is not None else g.code_dim
+  ae, code_dim = first_stage(g)
   noise_dim = g.get("noise_dim") or code_dim
   kwargs: dict[str, Any] = dict(net=MLP(tuple(g.hidden), code_dim, g.activation), tx=optax.adam(g.lr, g.b1, g.b2),
                                 noise_dim=noise_dim, code_dim=code_dim, noise=g.noise, autoencoder=ae)

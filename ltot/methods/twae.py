@@ -44,7 +44,7 @@ from ltot.data.pipeline import to_unit_float
 from ltot.methods.autoencoder import AutoencoderMethod
 from ltot.nn import make_autoencoder
 from ltot.ot import balanced_assignment, lcm, pairwise_cost
-from ltot.train.state import AXIS, TrainState, adam_with_schedule, gather
+from ltot.train.state import AXIS, TrainState, adam_with_schedule, gather, local_rows
 
 __all__ = ["ASSIGNERS", "TWAE", "TWAEState", "from_config", "make_generators", "regularized_gradient"]
 
@@ -150,7 +150,7 @@ class TWAE(AutoencoderMethod):
     n, devices = idx.shape[0], jax.lax.axis_size(AXIS)
     if n % devices:
       raise ValueError(f"region batches of n={n} points do not split over {devices} devices")
-    return jax.lax.dynamic_slice_in_dim(idx, jax.lax.axis_index(AXIS) * (n // devices), n // devices)
+    return local_rows(idx, n // devices)
 
   def batch_loss(self, params, stats, x, z_prior, rng):
     """(loss, (metrics, new_stats)) of this device's share x of a batch whose prior sample is z_prior [n, d]."""

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 from ltot.data.pipeline import to_unit_float
 from ltot.methods.autoencoder import AutoencoderMethod
 from ltot.nn import make_autoencoder
-from ltot.train.state import AXIS, TrainState, adam_with_schedule, apply_loss
+from ltot.train.state import AXIS, TrainState, adam_with_schedule, apply_loss, device_share
 
 __all__ = ["LIKELIHOODS", "VAE", "from_config"]
 
@@ -66,7 +66,7 @@ class VAE(AutoencoderMethod):
     """(loss, (metrics, new_stats)) on this device's images x in [0, 1], under the named axis AXIS."""
     out, enc_stats = self.encoder_outputs(params, stats, x, True)
     mean, logvar = out[:, :self.latent_dim], out[:, self.latent_dim:]
-    noise = self.device_share(lambda k, n: jax.random.normal(k, (n, self.latent_dim)), rng, x.shape[0])
+    noise = device_share(lambda k, n: jax.random.normal(k, (n, self.latent_dim)), rng, x.shape[0])
     z = mean + jnp.exp(0.5 * logvar) * noise
     logits, dec_stats = self.decoder_logits(params, stats, z, True)
     nll = jnp.mean(negative_log_likelihood(logits, x, self.likelihood, self.decoder_var))

@@ -33,7 +33,7 @@ from ltot import discrepancy
 from ltot.data.pipeline import to_unit_float
 from ltot.methods.autoencoder import AutoencoderMethod
 from ltot.nn import MLP, make_autoencoder
-from ltot.train.state import AXIS, TrainState, adam_with_schedule, apply_loss, gather
+from ltot.train.state import AXIS, TrainState, adam_with_schedule, apply_loss, device_share, gather
 
 __all__ = ["WAE", "PENALTIES", "from_config", "latent_penalty"]
 
@@ -121,7 +121,7 @@ class WAE(AutoencoderMethod):
     prior_rng, penalty_rng = jax.random.split(rng)
     metrics = {"recon": recon}
     if self.penalty == "gan":
-      z_prior = self.device_share(self.sample_prior, prior_rng, z.shape[0])
+      z_prior = device_share(self.sample_prior, prior_rng, z.shape[0])
       penalty, disc_loss = self._gan_terms(params, z, z_prior)
       loss = self.recon_weight * recon + self.lam * (penalty + disc_loss)
       metrics["disc_loss"] = disc_loss

@@ -10,7 +10,7 @@ import optax
 from flax import struct
 from flax.training import train_state
 
-__all__ = ["AXIS", "TrainState", "Method", "apply_loss", "adam_with_schedule", "device_share", "gather"]
+__all__ = ["AXIS", "TrainState", "Method", "apply_loss", "adam_with_schedule", "device_share", "gather", "local_rows"]
 
 AXIS = "devices"  # the pmap axis name: methods reduce gradients and BatchNorm statistics over it
 
@@ -51,14 +51,18 @@ class Method(Protocol):
     """Held-out metrics on a single-device batch."""
 
 
+def local_rows(full: jnp.ndarray, n: int) -> jnp.ndarray:
+  """This device's n rows [n, ...] of a whole-batch array [n * devices, ...], under the named axis AXIS."""
+  return jax.lax.dynamic_slice_in_dim(full, jax.lax.axis_index(AXIS) * n, n)
+
+
 def device_share(sample: Callable[[jax.Array, int], jnp.ndarray], rng: jax.Array, n: int) -> jnp.ndarray:
   """This device's n rows of ``sample(rng, n * num_devices)``, under the named axis AXIS.
 
   Every device draws the whole batch's sample from the shared step key and keeps its
   slice, so N devices see exactly the 1-device draw.
   """
-  full = sample(rng, n * jax.lax.axis_size(AXIS))
-  return jax.lax.dynamic_slice_in_dim(full, jax.lax.axis_index(AXIS) * n, n)
+  return local_rows(sample(rng, n * jax.lax.axis_size(AXIS)), n)
 
 
 def gather(x: jnp.ndarray) -> jnp.ndarray:
