@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ltot.methods import ae_ot, ot_gen, twae, vae, wae
+from ltot.methods import ae_ot, ot_gen, ots_fit, twae, vae, wae
 
-__all__ = ["METHODS", "build", "ae_ot", "ot_gen", "twae", "vae", "wae"]
+__all__ = ["METHODS", "build", "ae_ot", "ot_gen", "ots_fit", "twae", "vae", "wae"]
 
 METHODS: dict[str, Callable] = {
     "ae_ot": ae_ot.from_config,
     "ot_gen": ot_gen.from_config,
+    "ots_fit": ots_fit.from_config,
     "twae": twae.from_config,
     "vae": vae.from_config,
     "wae": wae.from_config,

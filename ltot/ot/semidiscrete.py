@@ -28,7 +28,7 @@ from ltot._checks import check_points, check_same_dim
 from ltot._distances import pairwise_sq_dists
 from ltot._reduce import min_argmin
 
-__all__ = ["COSTS", "OTSResult", "ots", "pairwise_cost", "semidiscrete_dual", "semidiscrete_map"]
+__all__ = ["COSTS", "CTransform", "OTSResult", "c_transform", "dual_gradient", "ots", "pairwise_cost", "semidiscrete_dual", "semidiscrete_map"]
 
 COSTS = ("sqeuclidean", "euclidean", "l1")
 _L1_CHUNK_ELEMENTS = 1 << 22  # x-batch * y-chunk * d elements per block of the l1 cost
@@ -50,15 +50,53 @@ def pairwise_cost(x: jnp.ndarray, y: jnp.ndarray, cost: str = "sqeuclidean") -> 
   return jnp.moveaxis(out, 0, 1).reshape(b, -1)[:, :n]
 
 
-def _c_transform(x, y, psi, cost):
-  """(phi [B], argmin [B]): min_i c(x_j, y_i) - psi_i and where it is attained (first index on ties)."""
-  return min_argmin(pairwise_cost(x, y, cost) - psi[None, :])
+class CTransform(NamedTuple):
+  """phi [B]: min_i c(x_j, y_i) - psi_i; index [B] int32: the (global) i attaining it, the smallest
+  on ties; target [B, d]: y[index], the image of x_j under the map of Prop. 2.5."""
+  phi: jnp.ndarray
+  index: jnp.ndarray
+  target: jnp.ndarray
+
+
+def c_transform(x: jnp.ndarray, y: jnp.ndarray, psi: jnp.ndarray, *, cost: str = "sqeuclidean",
+                chunk: int | None = None, axis_name: str | None = None) -> CTransform:
+  """The c-transform of psi at x [B, d] over the dataset y [N, d], in blocks of ``chunk`` rows.
+
+  Memory is O(B * chunk) (l1: ``pairwise_cost`` blocks further over d), so the dataset can be
+  large. With ``axis_name`` (inside ``pmap``/``shard_map`` over K devices), y [n, d] and psi [n]
+  are this device's rows of a dataset of N = n * K rows laid out strided: device k holds global
+  rows k, k + K, k + 2K, ...; every device gets the global result (an all_gather of each
+  device's best value, index and row), equal to the 1-device result on the whole dataset.
+  """
+  b, n = x.shape[0], y.shape[0]
+  chunk = max(1, min(n, chunk or (1 << 20) // max(1, b)))
+  pad = (-n) % chunk
+  blocks_y = jnp.pad(y, ((0, pad), (0, 0))).reshape(-1, chunk, y.shape[1])
+  blocks_psi = jnp.pad(psi, (0, pad), constant_values=-jnp.inf).reshape(-1, chunk)  # padding never wins
+
+  def block(carry, inputs):
+    best, where = carry
+    i, yb, pb = inputs
+    value, arg = min_argmin(pairwise_cost(x, yb, cost) - pb[None, :])
+    better = value < best  # strict: an earlier block keeps its ties
+    return (jnp.where(better, value, best), jnp.where(better, i * chunk + arg, where)), None
+
+  init = (jnp.full((b,), jnp.inf, x.dtype), jnp.zeros((b,), jnp.int32))
+  (phi, local), _ = jax.lax.scan(block, init, (jnp.arange(blocks_y.shape[0], dtype=jnp.int32), blocks_y, blocks_psi))
+  target = y[local]
+  if axis_name is None:
+    return CTransform(phi, local, target)
+  k, num = jax.lax.axis_index(axis_name), jax.lax.axis_size(axis_name)
+  phis, indices, targets = jax.lax.all_gather((phi, local * num + k, target), axis_name)  # [K, B], [K, B], [K, B, d]
+  best = jnp.min(phis, axis=0)
+  winner = jnp.argmin(jnp.where(phis == best[None], indices, jnp.iinfo(jnp.int32).max), axis=0)  # smallest index
+  pick = lambda a: jnp.take_along_axis(a, winner.reshape((1, b) + (1,) * (a.ndim - 2)), axis=0)[0]
+  return CTransform(best, pick(indices), pick(targets))
 
 
 def semidiscrete_dual(psi: jnp.ndarray, x: jnp.ndarray, y: jnp.ndarray, *, cost: str = "sqeuclidean") -> jnp.ndarray:
   """Batch estimate of eq. 2.3, mean_j min_i (c(x_j, y_i) - psi_i) + mean_i psi_i; concave in psi [N]."""
-  phi, _ = _c_transform(x, y, psi, cost)
-  return jnp.mean(phi) + jnp.mean(psi)
+  return jnp.mean(c_transform(x, y, psi, cost=cost).phi) + jnp.mean(psi)
 
 
 def semidiscrete_map(x: jnp.ndarray, y: jnp.ndarray, psi: jnp.ndarray, *,
@@ -69,15 +107,21 @@ def semidiscrete_map(x: jnp.ndarray, y: jnp.ndarray, psi: jnp.ndarray, *,
   check_same_dim("x", x, "y", y)
   if psi.shape != (y.shape[0],):
     raise ValueError(f"psi must have shape [N] = ({y.shape[0]},), got {psi.shape}")
-  _, idx = _c_transform(x, y, psi, cost)
-  return idx, y[idx]
+  out = c_transform(x, y, psi, cost=cost)
+  return out.index, out.target
+
+
+def dual_gradient(index: jnp.ndarray, num_points: int) -> jnp.ndarray:
+  """The gradient of eq. 2.3's batch estimate in psi [N]: 1/N minus the fraction of the batch whose
+  c-transform argmin (``index`` [B]) is i. Zero exactly when every y_i receives 1/N of the batch."""
+  counts = jnp.zeros((num_points,), jnp.float32).at[index].add(1.0)
+  return 1.0 / num_points - counts / index.shape[0]
 
 
 def _dual_gradient(psi, x, y, cost):
-  """(F estimate, dF/dpsi [N]) on the batch x: 1/N minus the batch fraction sent to each y_i."""
-  phi, idx = _c_transform(x, y, psi, cost)
-  counts = jnp.zeros_like(psi).at[idx].add(1.0)
-  return jnp.mean(phi) + jnp.mean(psi), 1.0 / psi.shape[0] - counts / x.shape[0]
+  """(F estimate, dF/dpsi [N]) on the batch x."""
+  out = c_transform(x, y, psi, cost=cost)
+  return jnp.mean(out.phi) + jnp.mean(psi), dual_gradient(out.index, psi.shape[0]).astype(psi.dtype)
 
 
 class OTSResult(NamedTuple):

@@ -44,6 +44,22 @@ def _replicate(tree, devices):
                         sharding)
 
 
+def _place_strided(arrays: Mapping[str, np.ndarray], devices) -> dict[str, jax.Array]:
+  """The whole dataset laid out on the devices once, strided: of K devices in all (every process's),
+  global device k holds rows k, k + K, k + 2K, ... (``ltot.ot.c_transform``'s layout), so a
+  prefix of every device's rows is a prefix of the dataset whatever K is."""
+  count = len(devices) * jax.process_count()
+  n = len(next(iter(arrays.values())))
+  if n % count:
+    raise ValueError(f"this method keeps the whole dataset on the devices: its {n} rows must divide evenly over "
+                     f"{count} devices (drop {n % count} rows or change num_devices)")
+  first = jax.process_index() * len(devices)
+  sharding = jax.sharding.NamedSharding(jax.sharding.Mesh(np.array(devices), (AXIS,)),
+                                        jax.sharding.PartitionSpec(AXIS))
+  return {k: jax.device_put(np.stack([np.asarray(v)[first + i::count] for i in range(len(devices))]), sharding)
+          for k, v in arrays.items()}
+
+
 def _unreplicate(tree):
   """The first device's copy of a replicated tree, as arrays on that device alone."""
   return jax.tree.map(lambda x: x.addressable_shards[0].data[0], tree)
@@ -114,10 +130,15 @@ def train(method: Method, train_data: np.ndarray | Mapping[str, np.ndarray], con
   arrays = dict(train_data) if isinstance(train_data, Mapping) else {"image": train_data}
   if hasattr(method, "training_data"):
     arrays = method.training_data(jax.random.fold_in(keys["init"], 1), arrays)
-  batches = Batches(arrays, config.batch_size, seed=config.seed, num_devices=len(devices),
-                    process_index=jax.process_index(), process_count=jax.process_count())
-  per_device = config.batch_size // (len(devices) * jax.process_count())
-  state = method.init(keys["init"], {k: v[:per_device] for k, v in arrays.items()})
+  if getattr(method, "resident_data", False):  # the whole dataset is every step's batch (OTS/FIT)
+    resident = _place_strided(arrays, devices)
+    batches = lambda index: resident
+    state = method.init(keys["init"], arrays)
+  else:
+    batches = Batches(arrays, config.batch_size, seed=config.seed, num_devices=len(devices),
+                      process_index=jax.process_index(), process_count=jax.process_count())
+    per_device = config.batch_size // (len(devices) * jax.process_count())
+    state = method.init(keys["init"], {k: v[:per_device] for k, v in arrays.items()})
 
   ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), config.max_checkpoints)
   restored = ckpt.restore(state)

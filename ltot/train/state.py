@@ -33,6 +33,9 @@ class Method(Protocol):
   then feeds each batch for that many consecutive steps (TWAE's rounds), and a
   ``training_data(rng, arrays) -> arrays`` hook (default: none) that turns the dataset
   into what its steps consume once, before training (e.g. codes of a frozen autoencoder).
+  A method with ``resident_data = True`` (OTS/FIT) gets the whole dataset as every step's
+  ``batch``, placed on the devices once in the strided layout of ``ltot.ot.c_transform``, and
+  ``init`` gets the whole dataset as its example batch.
   """
 
   def init(self, rng: jax.Array, batch: Mapping[str, jnp.ndarray]) -> Any:

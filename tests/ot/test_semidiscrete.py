@@ -8,7 +8,7 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
-from ltot.ot import ots, pairwise_cost, semidiscrete_dual, semidiscrete_map
+from ltot.ot import c_transform, dual_gradient, ots, pairwise_cost, semidiscrete_dual, semidiscrete_map
 
 
 @pytest.mark.parametrize("cost,metric", [("sqeuclidean", "sqeuclidean"), ("euclidean", "euclidean"),
@@ -105,3 +105,55 @@ def test_subsample_stages_deterministic_and_errors():
     ots(jax.random.key(0), sample, y, num_steps=10, batch_size=8, cost="linf")
   with pytest.raises(ValueError, match="NaN"):
     ots(jax.random.key(0), sample, y.at[0, 0].set(jnp.nan), num_steps=10, batch_size=8)
+
+
+def test_dual_objective_equals_numpy():
+  rng = np.random.default_rng(6)
+  x, y, psi = rng.normal(size=(33, 4)), rng.normal(size=(50, 4)), rng.normal(size=50) * 0.3
+  for cost, metric, power in (("sqeuclidean", "euclidean", 2), ("euclidean", "euclidean", 1), ("l1", "cityblock", 1)):
+    expected = np.mean(np.min(cdist(x, y, metric) ** power - psi[None], axis=1)) + np.mean(psi)
+    got = semidiscrete_dual(jnp.asarray(psi, jnp.float32), jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32),
+                            cost=cost)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def _tied_problem():
+  """x [24, 3], y [40, 3] with repeated rows (exact ties, broken toward the smallest index), psi [40]."""
+  rng = np.random.default_rng(7)
+  base = rng.integers(0, 3, size=(10, 3)).astype(np.float32)
+  y = base[rng.integers(0, 10, 40)]
+  x = rng.integers(0, 3, size=(24, 3)).astype(np.float32)
+  psi = np.round(rng.normal(size=40), 1).astype(np.float32)
+  psi[y[:, 0] == 1] = 0.5  # equal weights on equal rows: ties in c - psi
+  return x, y, psi
+
+
+@pytest.mark.parametrize("cost", ["sqeuclidean", "l1"])
+@pytest.mark.parametrize("chunk", [None, 7])
+def test_c_transform_is_brute_force_with_first_index_ties(cost, chunk):
+  x, y, psi = _tied_problem()
+  values = cdist(x, y, {"sqeuclidean": "sqeuclidean", "l1": "cityblock"}[cost]) - psi[None]
+  out = c_transform(jnp.asarray(x), jnp.asarray(y), jnp.asarray(psi), cost=cost, chunk=chunk)
+  np.testing.assert_allclose(out.phi, values.min(1), atol=1e-5)
+  np.testing.assert_array_equal(out.index, values.argmin(1))  # NumPy: the first index of the min
+  np.testing.assert_array_equal(out.target, y[values.argmin(1)])
+
+
+@pytest.mark.parametrize("chunk", [None, 3])
+def test_sharded_c_transform_on_four_devices_equals_one(chunk):
+  # The dataset strided over 4 devices (device k holds rows k, k + 4, ...): every device must get
+  # the 1-device result, ties included.
+  x, y, psi = _tied_problem()
+  one = c_transform(jnp.asarray(x), jnp.asarray(y), jnp.asarray(psi), cost="l1")
+  shard = lambda a: np.stack([a[k::4] for k in range(4)])
+  four = jax.pmap(lambda ys, ps: c_transform(jnp.asarray(x), ys, ps, cost="l1", chunk=chunk, axis_name="d"),
+                  axis_name="d", devices=jax.local_devices()[:4])(shard(y), shard(psi))
+  for k in range(4):
+    np.testing.assert_array_equal(four.phi[k], one.phi)
+    np.testing.assert_array_equal(four.index[k], one.index)
+    np.testing.assert_array_equal(four.target[k], one.target)
+
+
+def test_dual_gradient_is_uniform_minus_batch_fractions():
+  grad = dual_gradient(jnp.array([0, 2, 2, 3], jnp.int32), 5)
+  np.testing.assert_allclose(grad, [0.2 - 0.25, 0.2, 0.2 - 0.5, 0.2 - 0.25, 0.2], atol=1e-7)

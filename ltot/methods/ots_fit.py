@@ -1,0 +1,308 @@
+"""OTS/FIT (Chen, Telgarsky et al., "A gradual, semi-discrete approach to generative network
+training via explicit Wasserstein minimization"), Algorithms 1-3, in the generic loop.
+
+A round of Algorithm 3 is an OTS phase, then a FIT phase, and each loop step is one iteration of
+one of them. The current phase is part of the state, so checkpoints, bitwise resume and SIGTERM
+work as for every method.
+
+- **OTS** (Algorithm 1): one ascent step on the dual psi [N] of eq. 2.3 over the whole dataset.
+  The step draws B samples x = g_old(z) of the generator frozen at the round's start. Plain SGD
+  is the paper's update; Adam is also offered.
+  The phase ends after ``ots_steps`` steps, or earlier once the assignment histogram is within
+  total variation ``ots_tol`` of uniform. That histogram is an exponential moving average of the
+  fraction of each batch that T sends to each y_i. Half the l1 norm of eq. 2.3's gradient is this
+  distance, and it is zero exactly at the optimum, where every y_i receives 1/N of the mass; the
+  authors' code watches the same histogram.
+- **FIT** (Algorithm 2): ``fit_steps`` gradient steps on mean_j c(g(z_j), T(g_old(z_j))) for fresh
+  z. T(x) = y[argmin_i c(x, y_i) - psi_i] is the map of Prop. 2.5.
+  Then a new round starts from the fitted generator and the current psi (warm start).
+- **Non-alternating ablation** (``alternate=False``, the paper's Figure 4): one OTS phase, then
+  FIT until the end of training.
+- **Sec. 4.3's subsampling** (``subsample``): for the first rounds, OTS and FIT use only a random
+  fraction of the dataset. The fractions should grow, ending at all of it.
+
+Data parallelism: the dataset lives on the devices, strided (``resident_data``). Every device
+draws the same B samples from the shared key. ``ltot.ot.c_transform`` takes the min over each
+device's rows in chunks, then an all_gather picks the global minimiser. So psi and its optimiser
+state stay replicated, and FIT's gradient is the device mean over each device's share of the
+batch. N devices give the 1-device step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Mapping, Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import struct
+
+from ltot import discrepancy
+from ltot._checks import check_points
+from ltot._distances import safe_sqrt
+from ltot.data.pipeline import check_images, to_unit_float
+from ltot.nn import MLP, make_autoencoder
+from ltot.ot import COSTS, c_transform, dual_gradient
+from ltot.train.state import AXIS, TrainState, apply_loss, local_rows
+
+__all__ = ["OTSFITState", "OTSFIT", "LineStart", "fit_cost", "from_config"]
+
+
+def fit_cost(a: jnp.ndarray, b: jnp.ndarray, cost: str) -> jnp.ndarray:
+  """c(a_j, b_j) [B] row by row for a, b [B, D]: the cost of ``ltot.ot.pairwise_cost`` on matched pairs."""
+  diff = a - b
+  if cost == "l1":
+    return jnp.sum(jnp.abs(diff), -1)
+  sq = jnp.sum(diff ** 2, -1)
+  return sq if cost == "sqeuclidean" else safe_sqrt(sq)
+
+
+class LineStart(nn.Module):
+  """g(z) = (h z_0, 0, ..., 0) + MLP(z), the MLP's last layer zero at init: the generator starts as the
+  segment [-h, h] x {0} (OTS/FIT Figure 1's initial distribution) for z_0 ~ unif(-1, 1)."""
+
+  hidden: Sequence[int]
+  out: int
+  half_length: float = 0.5
+  activation: str = "relu"
+
+  @nn.compact
+  def __call__(self, z: jnp.ndarray) -> jnp.ndarray:
+    act = {"relu": nn.relu, "leaky_relu": lambda v: nn.leaky_relu(v, 0.2)}[self.activation]
+    h = z
+    for width in self.hidden:
+      h = act(nn.Dense(width)(h))
+    line = jnp.zeros(z.shape[:-1] + (self.out,), z.dtype).at[..., 0].set(self.half_length * z[..., 0])
+    return line + nn.Dense(self.out, kernel_init=nn.initializers.zeros)(h)
+
+
+class OTSFITState(struct.PyTreeNode):
+  """gen: the generator being fitted; old_params: g_old, the generator frozen at the round's start;
+  psi [N], psi_opt: the dual and its optimiser state; hist [N]: the moving average of the assignment
+  fractions in this OTS phase; in_ots: the phase; phase_step: steps done in it; round: Algorithm 3's i."""
+
+  gen: TrainState
+  old_params: Any
+  psi: jnp.ndarray
+  psi_opt: Any
+  hist: jnp.ndarray
+  in_ots: jnp.ndarray
+  phase_step: jnp.ndarray
+  round: jnp.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class OTSFIT:
+  """OTS/FIT; implements ``ltot.train.Method`` with ``resident_data``.
+
+  Attributes:
+    net: the generator, noise [B, k] -> points [B, d] or image logits [B, H, W, C].
+    tx: FIT's optimiser.
+    psi_tx: OTS's optimiser, applied to the negated gradient of eq. 2.3 times N, i.e. to
+      N x (the batch's fraction sent to y_i) - 1, so a rate means the same for any dataset size
+      (``optax.sgd(eta)`` is the paper's update with its rate eta / N).
+    noise_dim: k; the noise is N(0, I) (``noise="gaussian"``) or unif(-1, 1)^k (``"uniform"``).
+    batch_size: B, generated samples per step, over all devices.
+    cost: c, one of ``ltot.ot.COSTS``, on flattened points or [0, 1] pixels.
+    ots_steps: the most OTS steps of a phase. fit_steps: FIT steps of a round.
+    ots_tol: stop OTS early once the assignment histogram is this close to uniform (total variation); 0: never.
+    hist_decay: the moving average's decay (its window is about 1 / (1 - decay) steps).
+    alternate: Algorithm 3 (True) or the non-alternating ablation (False).
+    subsample: (rounds, fraction) stages run first, on a random fraction of the dataset.
+    images: the net outputs image logits (samples are their sigmoid) rather than points.
+    chunk: dataset rows per block of the c-transform (None: about 2^20 costs per block).
+  """
+
+  net: nn.Module
+  tx: optax.GradientTransformation
+  psi_tx: optax.GradientTransformation
+  noise_dim: int
+  batch_size: int
+  cost: str = "l1"
+  ots_steps: int = 1000
+  fit_steps: int = 1000
+  ots_tol: float = 0.0
+  hist_decay: float = 0.99
+  alternate: bool = True
+  subsample: tuple[tuple[int, float], ...] = ()
+  noise: str = "gaussian"
+  images: bool = False
+  chunk: int | None = None
+  eval_projections: int = 200
+
+  resident_data = True
+
+  def __post_init__(self):
+    if self.cost not in COSTS:
+      raise ValueError(f"cost must be one of {COSTS}, got {self.cost!r}")
+    if self.noise not in ("gaussian", "uniform"):
+      raise ValueError(f"noise must be 'gaussian' or 'uniform', got {self.noise!r}")
+    if min(self.noise_dim, self.batch_size, self.ots_steps, self.fit_steps) < 1:
+      raise ValueError(f"noise_dim, batch_size, ots_steps and fit_steps must be >= 1, got {self.noise_dim}, "
+                       f"{self.batch_size}, {self.ots_steps}, {self.fit_steps}")
+    if self.ots_tol < 0 or not 0 <= self.hist_decay < 1:
+      raise ValueError(f"need ots_tol >= 0 and 0 <= hist_decay < 1, got {self.ots_tol} and {self.hist_decay}")
+    if any(r < 1 or not 0 < f <= 1 for r, f in self.subsample):
+      raise ValueError(f"subsample stages must be (rounds >= 1, 0 < fraction <= 1), got {self.subsample}")
+
+  # -- generator ----------------------------------------------------------------
+  def sample_noise(self, rng: jax.Array, num: int) -> jnp.ndarray:
+    if self.noise == "uniform":
+      return jax.random.uniform(rng, (num, self.noise_dim), minval=-1.0, maxval=1.0)
+    return jax.random.normal(rng, (num, self.noise_dim))
+
+  def generate(self, state: OTSFITState, params: Any, z: jnp.ndarray) -> jnp.ndarray:
+    """Samples [B, ...] of the generator with ``params`` from noise [B, k]: points, or images in [0, 1].
+    The generator's non-trainable variables (fixed BatchNorm statistics) come from ``state``."""
+    out = self.net.apply({"params": params, **state.gen.batch_stats}, z)
+    return jax.nn.sigmoid(out) if self.images else out
+
+  def _generate_flat(self, state, params, z):
+    return self.generate(state, params, z).reshape(z.shape[0], -1)
+
+  def _flat(self, batch: Mapping[str, jnp.ndarray]) -> jnp.ndarray:
+    y = batch["image"] if self.images else batch["x"]
+    return to_unit_float(y).reshape(y.shape[0], -1) if self.images else y
+
+  # -- data and state -------------------------------------------------------------
+  def training_data(self, rng: jax.Array, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The dataset in one random order, so that a prefix is a random subset (``subsample``)."""
+    key = "image" if self.images else "x"
+    if key not in arrays:
+      raise ValueError(f"OTS/FIT on {'images' if self.images else 'points'} needs the array {key!r}; "
+                       f"got keys {sorted(arrays)}")
+    y = np.asarray(arrays[key])
+    if self.images:
+      check_images(y)
+    else:
+      check_points("training points x", y)
+    return {key: y[np.asarray(jax.random.permutation(rng, len(y)))]}
+
+  def init(self, rng: jax.Array, batch: Mapping[str, np.ndarray]) -> OTSFITState:
+    """The state for the whole dataset ``batch`` (psi has one entry per row)."""
+    n = len(batch["image" if self.images else "x"])
+    variables = dict(self.net.init(rng, jnp.zeros((1, self.noise_dim))))
+    params = variables.pop("params")
+    psi = jnp.zeros((n,), jnp.float32)
+    return OTSFITState(gen=TrainState.create(apply_fn=None, params=params, tx=self.tx, batch_stats=variables),
+                       old_params=params, psi=psi, psi_opt=self.psi_tx.init(psi), hist=jnp.zeros((n,)),
+                       in_ots=jnp.array(True),
+                       phase_step=jnp.array(0, jnp.int32), round=jnp.array(0, jnp.int32))
+
+  def _active_rows(self, n_local: int, devices: int) -> list[int]:
+    """Per subsample stage (then the whole dataset), how many of each device's rows are used."""
+    total = n_local * devices
+    return [min(n_local, max(1, math.ceil(f * total / devices))) for _, f in self.subsample] + [n_local]
+
+  def _stage(self, round_: jnp.ndarray) -> jnp.ndarray:
+    ends = np.cumsum([r for r, _ in self.subsample], dtype=np.int32)
+    return jnp.sum(round_ >= jnp.asarray(ends, jnp.int32)) if len(ends) else jnp.array(0, jnp.int32)
+
+  # -- one step ---------------------------------------------------------------------
+  def train_step(self, state: OTSFITState, batch: Mapping[str, jnp.ndarray], rng: jax.Array):
+    y = self._flat(batch)
+    devices = jax.lax.axis_size(AXIS)
+    if self.batch_size % devices:
+      raise ValueError(f"batch_size={self.batch_size} must divide over the {devices} devices")
+    sizes = self._active_rows(y.shape[0], devices)
+    branches = [lambda s, r, k=k: self._step(s, y[:k], r) for k in sizes]
+    return jax.lax.switch(self._stage(state.round), branches, state, rng)
+
+  def _step(self, state: OTSFITState, y: jnp.ndarray, rng: jax.Array):
+    """One OTS or FIT step with the dataset rows y [n, D] of this device (a prefix while subsampling)."""
+    devices, k = jax.lax.axis_size(AXIS), jax.lax.axis_index(AXIS)
+    num = y.shape[0] * devices  # the active dataset's size; its global rows are 0 .. num - 1
+    psi = state.psi[:num]
+    z = self.sample_noise(rng, self.batch_size)
+    x = self._generate_flat(state, state.old_params, z)
+    out = c_transform(x, y, psi.reshape(-1, devices)[:, k], cost=self.cost, chunk=self.chunk, axis_name=AXIS)
+    common = {"dual": jnp.mean(out.phi) + jnp.mean(psi), "transport": jnp.mean(out.phi + psi[out.index]),
+              "round": state.round.astype(jnp.float32), "ots": state.in_ots.astype(jnp.float32)}
+
+    def ots(state):
+      grad = dual_gradient(out.index, num)
+      ascent = -jnp.zeros_like(state.psi).at[:num].set(num * grad)  # N x the gradient: rates free of N
+      updates, psi_opt = self.psi_tx.update(ascent, state.psi_opt, state.psi)
+      step = state.phase_step + 1
+      # The bias-corrected moving average of the fractions of each batch sent to each y_i.
+      hist = state.hist.at[:num].set(self.hist_decay * state.hist[:num] + (1 - self.hist_decay) * (1.0 / num - grad))
+      tv = 0.5 * jnp.sum(jnp.abs(hist[:num] / (1 - self.hist_decay ** step) - 1.0 / num))
+      warm = step >= min(self.ots_steps, math.ceil(1 / (1 - self.hist_decay)))
+      done = (step >= self.ots_steps) | ((self.ots_tol > 0) & warm & (tv < self.ots_tol))
+      new = state.replace(psi=optax.apply_updates(state.psi, updates), psi_opt=psi_opt, hist=hist,
+                          in_ots=~done, phase_step=jnp.where(done, 0, step))
+      return new, {**common, "assign_tv": tv, "fit_loss": common["transport"]}
+
+    def fit(state):
+      per = self.batch_size // devices
+      z_local, target = local_rows(z, per), local_rows(out.target, per)
+
+      def loss_fn(params, stats):
+        return jnp.mean(fit_cost(self._generate_flat(state, params, z_local), target, self.cost)), ({}, stats)
+
+      gen, metrics = apply_loss(state.gen, loss_fn)
+      step = state.phase_step + 1
+      again = self.alternate & (step >= self.fit_steps)  # a new round: OTS against the fitted generator
+      new = state.replace(gen=gen, in_ots=again, phase_step=jnp.where(again, 0, step),
+                          round=state.round + again.astype(jnp.int32),
+                          old_params=jax.tree.map(lambda a, b: jnp.where(again, a, b), gen.params, state.old_params),
+                          hist=jnp.where(again, 0.0, state.hist))
+      return new, {**common, "assign_tv": jnp.zeros(()), "fit_loss": metrics["loss"]}
+
+    return jax.lax.cond(state.in_ots, ots, fit, state)
+
+  # -- Method protocol ------------------------------------------------------------------
+  def sample(self, state: OTSFITState, rng: jax.Array, num: int) -> jnp.ndarray:
+    """Images [num, H, W, C] in [0, 1], or points [num, d]."""
+    return self.generate(state, state.gen.params, self.sample_noise(rng, num))
+
+  def reconstruct(self, state, images):
+    raise ValueError("OTS/FIT trains a generator alone: it has no encoder to reconstruct with")
+
+  def evaluate(self, state: OTSFITState, batch: Mapping[str, jnp.ndarray], rng: jax.Array) -> dict[str, jnp.ndarray]:
+    """sw2: sliced W2^2 between as many samples as the batch holds and the batch (flattened)."""
+    y = self._flat(batch)
+    gen_rng, sw_rng = jax.random.split(rng)
+    x = self._generate_flat(state, state.gen.params, self.sample_noise(gen_rng, y.shape[0]))
+    return {"sw2": discrepancy.sliced_wasserstein(x, y, rng=sw_rng, num_projections=self.eval_projections)}
+
+
+def from_config(config, steps_per_epoch: int) -> OTSFIT:
+  """OTSFIT from a run config's ``ots_fit`` section (experiments/configs/ots_fit.py).
+
+  ``ots_fit.generator``: "mlp" (points: an MLP of widths ``hidden``), "line" (``LineStart``), or an
+  image architecture of ``ltot.nn.ARCHITECTURES`` whose decoder is the generator ("mnist_mlp": the
+  MLP generator; "mnist_conv": the DCGAN one, its BatchNorm layers in inference mode, i.e. learned
+  affine maps, so that g_old(z) is a deterministic function of z).
+  """
+  del steps_per_epoch
+  s = config.ots_fit
+  points = s.generator in ("mlp", "line")
+  if s.generator == "mlp":
+    net = MLP(tuple(s.hidden), s.out_dim, s.activation)
+  elif s.generator == "line":
+    net = LineStart(tuple(s.hidden), s.out_dim, activation=s.activation)
+  else:
+    decoder = make_autoencoder(s.generator, s.noise_dim, width=config.model.width).decoder
+    net = _InferenceDecoder(decoder)
+  psi_tx = optax.sgd(s.psi_lr) if s.psi_optimizer == "sgd" else optax.adam(s.psi_lr)
+  if s.psi_optimizer not in ("sgd", "adam"):
+    raise ValueError(f"ots_fit.psi_optimizer must be 'sgd' or 'adam', got {s.psi_optimizer!r}")
+  return OTSFIT(net=net, tx=optax.adam(s.lr, s.b1, s.b2), psi_tx=psi_tx, noise_dim=s.noise_dim,
+                batch_size=config.batch_size, cost=s.cost, ots_steps=s.ots_steps, fit_steps=s.fit_steps,
+                ots_tol=s.ots_tol, alternate=s.alternate, subsample=tuple(tuple(t) for t in s.subsample),
+                noise=s.noise, images=not points, chunk=s.get("chunk") or None)
+
+
+class _InferenceDecoder(nn.Module):
+  """An autoencoder's decoder as a generator: noise -> logits, BatchNorm from its (fixed) statistics."""
+
+  decoder: nn.Module
+
+  @nn.compact
+  def __call__(self, z: jnp.ndarray) -> jnp.ndarray:
+    return self.decoder(z, train=False)
