@@ -96,7 +96,8 @@ def _train(workdir: str) -> int:
   metrics = train.write_report(method, result.state, test.images, train.root_keys(config.seed)["eval"],
                                workdir, result.step, dataset=config.dataset, num_samples=config.num_fid_samples)
   print(json.dumps(metrics, indent=2, sort_keys=True))
-  print(f"wrote {workdir}/metrics.json, samples.png, reconstructions.png, interpolations.png")
+  pngs = sorted(f for f in os.listdir(workdir) if f.endswith(".png"))
+  print(f"wrote {workdir}/metrics.json, {', '.join(pngs)}")
   return 0
 
 
