@@ -170,7 +170,8 @@ class OTSFIT:
 
   # -- data and state -------------------------------------------------------------
   def training_data(self, rng: jax.Array, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The dataset in one random order, so that a prefix is a random subset (``subsample``)."""
+    """The dataset in one random order, so that a prefix is a random subset (``subsample``); images
+    as float32 in [0, 1], converted once rather than at every step."""
     key = "image" if self.images else "x"
     if key not in arrays:
       raise ValueError(f"OTS/FIT on {'images' if self.images else 'points'} needs the array {key!r}; "
@@ -181,7 +182,7 @@ class OTSFIT:
         check_images(y)
     else:
       check_points("training points x", y)
-    return {key: y[np.asarray(jax.random.permutation(rng, len(y)))]}
+    return {key: to_unit_float(y[np.asarray(jax.random.permutation(rng, len(y)))])}
 
   def init(self, rng: jax.Array, batch: Mapping[str, np.ndarray]) -> OTSFITState:
     """The state for the whole dataset ``batch`` (psi has one entry per row)."""

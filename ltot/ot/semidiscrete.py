@@ -62,27 +62,33 @@ def c_transform(x: jnp.ndarray, y: jnp.ndarray, psi: jnp.ndarray, *, cost: str =
                 chunk: int | None = None, axis_name: str | None = None) -> CTransform:
   """The c-transform of psi at x [B, d] over the dataset y [N, d], in blocks of ``chunk`` rows.
 
-  Memory is O(B * chunk) (l1: ``pairwise_cost`` blocks further over d), so the dataset can be
-  large. With ``axis_name`` (inside ``pmap``/``shard_map`` over K devices), y [n, d] and psi [n]
+  Memory is O(B * chunk) (l1: O(B * chunk * d)); the default chunk keeps a block near 4 M
+  elements (l1) or 1 M costs, so the dataset can be large. With ``axis_name`` (inside ``pmap``/``shard_map`` over K devices), y [n, d] and psi [n]
   are this device's rows of a dataset of N = n * K rows laid out strided: device k holds global
   rows k, k + K, k + 2K, ...; every device gets the global result (an all_gather of each
   device's best value, index and row), equal to the 1-device result on the whole dataset.
   """
   b, n = x.shape[0], y.shape[0]
-  chunk = max(1, min(n, chunk or (1 << 20) // max(1, b)))
-  pad = (-n) % chunk
-  blocks_y = jnp.pad(y, ((0, pad), (0, 0))).reshape(-1, chunk, y.shape[1])
-  blocks_psi = jnp.pad(psi, (0, pad), constant_values=-jnp.inf).reshape(-1, chunk)  # padding never wins
+  per_row = b * (y.shape[1] if cost == "l1" else 1)  # elements of one row's block: l1 keeps [B, rows, d]
+  chunk = max(1, min(n, chunk or (_L1_CHUNK_ELEMENTS if cost == "l1" else 1 << 20) // max(1, per_row)))
+  full = n // chunk
 
-  def block(carry, inputs):
+  def merge(carry, start, yb, pb):
     best, where = carry
-    i, yb, pb = inputs
     value, arg = min_argmin(pairwise_cost(x, yb, cost) - pb[None, :])
     better = value < best  # strict: an earlier block keeps its ties
-    return (jnp.where(better, value, best), jnp.where(better, i * chunk + arg, where)), None
+    return jnp.where(better, value, best), jnp.where(better, start + arg, where)
+
+  def block(carry, i):  # slices of y itself: no padded or converted copy of the dataset
+    start = i * chunk
+    yb, pb = jax.lax.dynamic_slice_in_dim(y, start, chunk), jax.lax.dynamic_slice_in_dim(psi, start, chunk)
+    return merge(carry, start, yb, pb), None
 
   init = (jnp.full((b,), jnp.inf, x.dtype), jnp.zeros((b,), jnp.int32))
-  (phi, local), _ = jax.lax.scan(block, init, (jnp.arange(blocks_y.shape[0], dtype=jnp.int32), blocks_y, blocks_psi))
+  carry, _ = jax.lax.scan(block, init, jnp.arange(full, dtype=jnp.int32))
+  if n > full * chunk:
+    carry = merge(carry, full * chunk, y[full * chunk:], psi[full * chunk:])
+  phi, local = carry
   target = y[local]
   if axis_name is None:
     return CTransform(phi, local, target)
