@@ -32,7 +32,8 @@ import jax
 import numpy as np
 
 from experiments.reproduce._runs import CONFIGS, finished, measured_where, train_run
-from experiments.results_io import RESULTS, write_table
+from experiments import results_io
+from experiments.results_io import write_table
 
 METHODS = ("ots_fit", "ots_fit_nonalternating")
 # Table 1 of the paper, MLP generators: (WD train, WD test, IS, FID train, FID test).
@@ -138,7 +139,8 @@ def ring_figure(results: list[dict], runs_dir: str, table: str) -> str:
     panel.set_xticks([])
     panel.set_yticks([])
   fig.tight_layout()
-  out = os.path.join(RESULTS, f"{table}_ring.png")
+  os.makedirs(results_io.RESULTS, exist_ok=True)
+  out = os.path.join(results_io.RESULTS, f"{table}_ring.png")
   fig.savefig(out, dpi=110)
   plt.close(fig)
   return out
@@ -171,8 +173,10 @@ def mnist_rows(runs_dir: str, seeds: list[int], overrides: list[str]) -> list[di
   rows = []
   for method, (config, preset, extra) in runs.items():
     dirs = [mnist_dir(runs_dir, method, s) for s in seeds]
+    # WAE takes the shared overrides (num_steps last wins), not the ots_fit section's.
+    mine = overrides if method in METHODS else extra + [o for o in overrides if not o.startswith("--config.ots_fit.")]
     for seed, d in zip(seeds, dirs):
-      print(f"mnist {method} seed {seed}: {train_run(config, preset, seed, d, overrides + extra)}", flush=True)
+      print(f"mnist {method} seed {seed}: {train_run(config, preset, seed, d, mine)}", flush=True)
     finals = finished(dirs)
     if len(finals) < len(seeds):
       print(f"mnist {method}: {len(finals)} of {len(seeds)} seeds finished; rows left out")
