@@ -11,6 +11,7 @@ map's targets. The paper's Table 3 reports 11.08 ms per iteration on its GPU.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -59,7 +60,8 @@ def main(argv=None) -> int:
                  "dataset": f"mnist N={n} B={config.batch_size} {args.cost} {args.generator}",
                  "paper_value": PAPER_MS, "reference_value": None,
                  "notes": f"median of {args.steps} iterations after a warm-up; c-transform over {n} images "
-                          f"in chunks; paper: Table 3, per iteration on its GPU"})
+                          f"in chunks; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores when "
+                          f"timed (other jobs slow it); paper: Table 3, per iteration on its GPU"})
     print(rows[-1])
   print("wrote", write_table("benchmarks", rows, "python -m experiments.benchmarks.ots_fit_step " + " ".join(argv)))
   return 0
