@@ -46,6 +46,18 @@ def _fmt(v) -> str:
   return str(v)
 
 
+def save_figure(fig, name: str) -> str:
+  """Writes the matplotlib figure ``fig`` (tight layout, 110 dpi) to ``results/<name>``, closes it;
+  returns the path."""
+  import matplotlib.pyplot as plt
+  os.makedirs(RESULTS, exist_ok=True)
+  out = os.path.join(RESULTS, name)
+  fig.tight_layout()
+  fig.savefig(out, dpi=110)
+  plt.close(fig)
+  return out
+
+
 def write_table(table: str, rows: list[dict], command: str) -> str:
   """Merges ``rows`` into ``results/<table>.json`` and rewrites ``<table>.md``; returns the md path.
 

@@ -12,8 +12,6 @@ back-propagation for architecture A on a GPU 39.30 s per round (B: 6.75 s).
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import os
 import statistics
 import sys
 import time
@@ -21,22 +19,13 @@ import time
 import jax
 import numpy as np
 
+from experiments.reproduce._runs import load_config
 from experiments.results_io import write_table
 from ltot import methods
 from ltot.train.loop import _replicate
 from ltot.train.state import AXIS
 
-CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "twae_celeba.py")
 PAPER_ROUND_SECONDS = {"a": 39.30, "b": 6.75}  # TWAE Table 1, BP on a GPU, N = 10000, m = 100
-
-
-def _config(preset: str, width: float):
-  spec = importlib.util.spec_from_file_location("twae_celeba", CONFIG)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  config = module.get_config(preset)
-  config.model.width = width
-  return config
 
 
 def main(argv=None) -> int:
@@ -46,7 +35,7 @@ def main(argv=None) -> int:
   ap.add_argument("--width", type=float, default=1.0)
   argv = sys.argv[1:] if argv is None else argv
   args = ap.parse_args(argv)
-  config = _config(args.preset, args.width)
+  config = load_config("twae_celeba.py", args.preset, {"model.width": args.width})
   n_total, m = config.batch_size, config.twae.num_regions
   method = methods.build(config, steps_per_epoch=16)
   images = np.random.default_rng(0).integers(0, 256, (n_total, 64, 64, 3), dtype=np.uint8)

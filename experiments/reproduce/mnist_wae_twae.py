@@ -93,7 +93,7 @@ def write_figure(runs_dir: str, methods: list[str], seed: int, table: str = "mni
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
   from PIL import Image
-  from experiments.results_io import RESULTS
+  from experiments.results_io import save_figure
   fig, axes = plt.subplots(2, len(methods), figsize=(2.2 * len(methods), 4.6), squeeze=False)
   for col, method in enumerate(methods):
     for row, name in enumerate(("samples.png", "interpolations.png")):
@@ -104,11 +104,7 @@ def write_figure(runs_dir: str, methods: list[str], seed: int, table: str = "mni
       ax.set_axis_off()
     axes[0, col].set_title(method, fontsize=9)
   fig.suptitle(f"samples (top) and latent interpolations (bottom), seed {seed}", fontsize=10)
-  fig.tight_layout()
-  out = os.path.join(RESULTS, f"{table}_samples.png")
-  fig.savefig(out, dpi=110)
-  plt.close(fig)
-  return out
+  return save_figure(fig, f"{table}_samples.png")
 
 
 def main(argv=None) -> int:

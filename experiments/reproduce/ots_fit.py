@@ -23,7 +23,6 @@ Finished runs are reused, so an interrupted table resumes.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import sys
@@ -31,9 +30,9 @@ import sys
 import jax
 import numpy as np
 
-from experiments.reproduce._runs import CONFIGS, finished, measured_where, train_run
-from experiments import results_io
-from experiments.results_io import write_table
+from experiments.reproduce import _runs
+from experiments.reproduce._runs import finished, measured_where, train_run
+from experiments.results_io import save_figure, write_table
 
 METHODS = ("ots_fit", "ots_fit_nonalternating")
 # Table 1 of the paper, MLP generators: (WD train, WD test, IS, FID train, FID test).
@@ -42,12 +41,7 @@ PAPER = {"ots_fit": {"w1_l1_train": 66.68, "w1_l1": 82.87, "score": 9.77, "fid":
 
 
 def load_config(preset: str, overrides: dict | None = None):
-  spec = importlib.util.spec_from_file_location("ots_fit_config", os.path.join(CONFIGS, "ots_fit.py"))
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  config = module.get_config(preset)
-  config.update_from_flattened_dict(overrides or {})
-  return config
+  return _runs.load_config("ots_fit.py", preset, overrides)
 
 
 def ring_run(method: str, seed: int, runs_dir: str, num_eval: int, overrides: dict) -> dict:
@@ -71,15 +65,16 @@ def ring_run(method: str, seed: int, runs_dir: str, num_eval: int, overrides: di
   model = methods.build(config, 1)
   key = jax.random.fold_in(train.root_keys(seed)["eval"], 0)
   state = model.init(train.root_keys(seed)["init"], {"x": points})
-  w2 = [float(wasserstein(np.asarray(model.sample(state, key, num_eval)), fresh, p=2))]
+  generated = np.asarray(model.sample(state, key, num_eval))
+  w2 = [float(wasserstein(generated, fresh, p=2))]
   for r in range(1, rounds + 1):
     config.num_steps = r * per_round
     config.checkpoint_every = config.num_steps
     result = train.train(model, {"x": points}, config, workdir, progress=False)
     if result.preempted:
       raise SystemExit(f"preempted at step {result.step} of {workdir}; run the command again to resume")
-    w2.append(float(wasserstein(np.asarray(model.sample(result.state, key, num_eval)), fresh, p=2)))
-  generated = np.asarray(model.sample(result.state, key, num_eval))
+    generated = np.asarray(model.sample(result.state, key, num_eval))
+    w2.append(float(wasserstein(generated, fresh, p=2)))
   np.save(os.path.join(workdir, "generated.npy"), generated)
   out = {"method": method, "seed": seed, "steps": config.num_steps, "steps_per_round": per_round,
          "num_train": config.num_train, "num_eval": num_eval, "w2_per_round": w2,
@@ -126,11 +121,11 @@ def ring_figure(results: list[dict], runs_dir: str, table: str) -> str:
   ax.set_xlabel(f"outer iteration ({results[0]['steps_per_round']} steps)")
   ax.set_ylabel("exact W2 to fresh ring points")
   ax.legend(fontsize="small")
+  fresh = data.ring(np.random.default_rng([0, 1]), 1000)
   for panel, method in zip(panels, METHODS):
     path = os.path.join(runs_dir, "ring", f"{method}_s0", "generated.npy")
     if not os.path.isfile(path):
       continue
-    fresh = data.ring(np.random.default_rng([0, 1]), 1000)
     gen = np.load(path)
     panel.scatter(fresh[:, 0], fresh[:, 1], s=2, c="0.7")
     panel.scatter(gen[:1000, 0], gen[:1000, 1], s=2, c="tab:red")
@@ -138,12 +133,7 @@ def ring_figure(results: list[dict], runs_dir: str, table: str) -> str:
     panel.set_aspect("equal")
     panel.set_xticks([])
     panel.set_yticks([])
-  fig.tight_layout()
-  os.makedirs(results_io.RESULTS, exist_ok=True)
-  out = os.path.join(results_io.RESULTS, f"{table}_ring.png")
-  fig.savefig(out, dpi=110)
-  plt.close(fig)
-  return out
+  return save_figure(fig, f"{table}_ring.png")
 
 
 def mnist_dir(runs_dir: str, method: str, seed: int) -> str:

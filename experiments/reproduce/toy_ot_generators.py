@@ -19,7 +19,6 @@ transported points. Finished runs (result.json) are reused, so an interrupted ru
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import sys
@@ -27,9 +26,9 @@ import sys
 import jax
 import numpy as np
 
-from experiments.results_io import write_table
+from experiments.reproduce import _runs
+from experiments.results_io import save_figure, write_table
 
-CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "latent_ot_toy.py")
 # (method, dataset) -> the paper's w1 (AE-OTtrans/AE-OTgen paper's toy table), or None.
 PAPER = {("otgen", "moons"): 0.090, ("otgen", "circles"): 0.092, ("ottrans", "moons"): 0.086,
          ("ottrans", "circles"): 0.075, ("kmeans8", "moons"): 0.117, ("kmeans8", "circles"): 0.123,
@@ -40,12 +39,7 @@ RUNS = [(m, d) for d in ("moons", "circles") for m in ("otgen", "ottrans", "kmea
 
 
 def load_config(preset: str, overrides: dict | None = None):
-  spec = importlib.util.spec_from_file_location("latent_ot_toy", CONFIG)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  config = module.get_config(preset)
-  config.update_from_flattened_dict(overrides or {})
-  return config
+  return _runs.load_config("latent_ot_toy.py", preset, overrides)
 
 
 def preset_of(method: str, dataset: str) -> str:
@@ -152,7 +146,7 @@ def rows_of(results: list[dict], seeds: list[int], note: str) -> list[dict]:
   return rows
 
 
-def write_figure(results_dir: str, runs_dir: str, seed: int, table: str) -> str:
+def write_figure(runs_dir: str, seed: int, table: str) -> str:
   """results/<table>.png: data and each method's samples per dataset (seed ``seed``)."""
   import matplotlib
   matplotlib.use("Agg")
@@ -175,11 +169,7 @@ def write_figure(results_dir: str, runs_dir: str, seed: int, table: str) -> str:
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
-  fig.tight_layout()
-  out = os.path.join(results_dir, f"{table}.png")
-  fig.savefig(out, dpi=110)
-  plt.close(fig)
-  return out
+  return save_figure(fig, f"{table}.png")
 
 
 def main(argv=None) -> int:
@@ -210,9 +200,8 @@ def main(argv=None) -> int:
   note = f"; overrides {args.override}" if args.override else ""
   given = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--collect-only"]
   command = "python -m experiments.reproduce.toy_ot_generators " + " ".join(given)  # what regenerates the rows
-  from experiments.results_io import RESULTS
   print("wrote", write_table(args.table, rows_of(results, args.seeds, note), command.strip()))
-  print("wrote", write_figure(RESULTS, args.runs_dir, args.seeds[0], args.table))
+  print("wrote", write_figure(args.runs_dir, args.seeds[0], args.table))
   return 0
 
 
