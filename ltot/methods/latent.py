@@ -27,9 +27,18 @@ from ltot.data.pipeline import to_unit_float
 from ltot.methods.autoencoder import AutoencoderMethod
 from ltot.train.state import TrainState, device_share
 
-__all__ = ["NOISES", "FrozenAutoencoder", "LatentMap", "load_autoencoder", "first_stage"]
+__all__ = ["NOISES", "draw_noise", "FrozenAutoencoder", "LatentMap", "load_autoencoder", "first_stage"]
 
 NOISES = ("uniform", "gaussian")
+
+
+def draw_noise(kind: str, rng: jax.Array, num: int, dim: int) -> jnp.ndarray:
+  """[num, dim] draws of a generator's noise: "uniform" on [-1, 1]^dim or "gaussian" N(0, I)."""
+  if kind not in NOISES:
+    raise ValueError(f"noise must be one of {NOISES}, got {kind!r}")
+  if kind == "uniform":
+    return jax.random.uniform(rng, (num, dim), minval=-1.0, maxval=1.0)
+  return jax.random.normal(rng, (num, dim))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,9 +132,7 @@ class LatentMap:
   # -- pieces -----------------------------------------------------------------
   def sample_noise(self, rng: jax.Array, num: int) -> jnp.ndarray:
     """[num, noise_dim] noise draws."""
-    if self.noise == "uniform":
-      return jax.random.uniform(rng, (num, self.noise_dim), minval=-1.0, maxval=1.0)
-    return jax.random.normal(rng, (num, self.noise_dim))
+    return draw_noise(self.noise, rng, num, self.noise_dim)
 
   def device_noise(self, rng: jax.Array, n: int) -> jnp.ndarray:
     """This device's n rows of the whole batch's noise, drawn from the shared step key (under the pmap axis)."""

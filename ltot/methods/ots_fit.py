@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import flax.linen as nn
 import jax
@@ -45,11 +45,12 @@ from ltot import discrepancy
 from ltot._checks import check_points
 from ltot._distances import safe_sqrt
 from ltot.data.pipeline import check_images, to_unit_float
-from ltot.nn import MLP, make_autoencoder
+from ltot.methods.latent import NOISES, draw_noise
+from ltot.nn import MLP, LineStart, make_autoencoder
 from ltot.ot import COSTS, c_transform, dual_gradient
 from ltot.train.state import AXIS, TrainState, apply_loss, local_rows
 
-__all__ = ["OTSFITState", "OTSFIT", "LineStart", "fit_cost", "from_config"]
+__all__ = ["OTSFITState", "OTSFIT", "fit_cost", "from_config"]
 
 
 def fit_cost(a: jnp.ndarray, b: jnp.ndarray, cost: str) -> jnp.ndarray:
@@ -59,25 +60,6 @@ def fit_cost(a: jnp.ndarray, b: jnp.ndarray, cost: str) -> jnp.ndarray:
     return jnp.sum(jnp.abs(diff), -1)
   sq = jnp.sum(diff ** 2, -1)
   return sq if cost == "sqeuclidean" else safe_sqrt(sq)
-
-
-class LineStart(nn.Module):
-  """g(z) = (h z_0, 0, ..., 0) + MLP(z), the MLP's last layer zero at init: the generator starts as the
-  segment [-h, h] x {0} (OTS/FIT Figure 1's initial distribution) for z_0 ~ unif(-1, 1)."""
-
-  hidden: Sequence[int]
-  out: int
-  half_length: float = 0.5
-  activation: str = "relu"
-
-  @nn.compact
-  def __call__(self, z: jnp.ndarray) -> jnp.ndarray:
-    act = {"relu": nn.relu, "leaky_relu": lambda v: nn.leaky_relu(v, 0.2)}[self.activation]
-    h = z
-    for width in self.hidden:
-      h = act(nn.Dense(width)(h))
-    line = jnp.zeros(z.shape[:-1] + (self.out,), z.dtype).at[..., 0].set(self.half_length * z[..., 0])
-    return line + nn.Dense(self.out, kernel_init=nn.initializers.zeros)(h)
 
 
 class OTSFITState(struct.PyTreeNode):
@@ -139,8 +121,8 @@ class OTSFIT:
   def __post_init__(self):
     if self.cost not in COSTS:
       raise ValueError(f"cost must be one of {COSTS}, got {self.cost!r}")
-    if self.noise not in ("gaussian", "uniform"):
-      raise ValueError(f"noise must be 'gaussian' or 'uniform', got {self.noise!r}")
+    if self.noise not in NOISES:
+      raise ValueError(f"noise must be one of {NOISES}, got {self.noise!r}")
     if min(self.noise_dim, self.batch_size, self.ots_steps, self.fit_steps) < 1:
       raise ValueError(f"noise_dim, batch_size, ots_steps and fit_steps must be >= 1, got {self.noise_dim}, "
                        f"{self.batch_size}, {self.ots_steps}, {self.fit_steps}")
@@ -151,9 +133,8 @@ class OTSFIT:
 
   # -- generator ----------------------------------------------------------------
   def sample_noise(self, rng: jax.Array, num: int) -> jnp.ndarray:
-    if self.noise == "uniform":
-      return jax.random.uniform(rng, (num, self.noise_dim), minval=-1.0, maxval=1.0)
-    return jax.random.normal(rng, (num, self.noise_dim))
+    """[num, noise_dim] noise draws."""
+    return draw_noise(self.noise, rng, num, self.noise_dim)
 
   def generate(self, state: OTSFITState, params: Any, z: jnp.ndarray) -> jnp.ndarray:
     """Samples [B, ...] of the generator with ``params`` from noise [B, k]: points, or images in [0, 1].
@@ -195,10 +176,10 @@ class OTSFIT:
                        in_ots=jnp.array(True),
                        phase_step=jnp.array(0, jnp.int32), round=jnp.array(0, jnp.int32))
 
-  def _active_rows(self, n_local: int, devices: int) -> list[int]:
-    """Per subsample stage (then the whole dataset), how many of each device's rows are used."""
-    total = n_local * devices
-    return [min(n_local, max(1, math.ceil(f * total / devices))) for _, f in self.subsample] + [n_local]
+  def _active_rows(self, n_local: int) -> list[int]:
+    """Per subsample stage (then the whole dataset), how many of each device's rows are used: a
+    fraction of every device's rows is that fraction of the dataset."""
+    return [min(n_local, max(1, math.ceil(f * n_local))) for _, f in self.subsample] + [n_local]
 
   def _stage(self, round_: jnp.ndarray) -> jnp.ndarray:
     ends = np.cumsum([r for r, _ in self.subsample], dtype=np.int32)
@@ -210,7 +191,7 @@ class OTSFIT:
     devices = jax.lax.axis_size(AXIS)
     if self.batch_size % devices:
       raise ValueError(f"batch_size={self.batch_size} must divide over the {devices} devices")
-    sizes = self._active_rows(y.shape[0], devices)
+    sizes = self._active_rows(y.shape[0])
     branches = [lambda s, r, k=k: self._step(s, y[:k], r) for k in sizes]
     return jax.lax.switch(self._stage(state.round), branches, state, rng)
 
@@ -291,9 +272,9 @@ def from_config(config, steps_per_epoch: int) -> OTSFIT:
   else:
     decoder = make_autoencoder(s.generator, s.noise_dim, width=config.model.width).decoder
     net = _InferenceDecoder(decoder)
-  psi_tx = optax.sgd(s.psi_lr) if s.psi_optimizer == "sgd" else optax.adam(s.psi_lr)
   if s.psi_optimizer not in ("sgd", "adam"):
     raise ValueError(f"ots_fit.psi_optimizer must be 'sgd' or 'adam', got {s.psi_optimizer!r}")
+  psi_tx = optax.sgd(s.psi_lr) if s.psi_optimizer == "sgd" else optax.adam(s.psi_lr)
   return OTSFIT(net=net, tx=optax.adam(s.lr, s.b1, s.b2), psi_tx=psi_tx, noise_dim=s.noise_dim,
                 batch_size=config.batch_size, cost=s.cost, ots_steps=s.ots_steps, fit_steps=s.fit_steps,
                 ots_tol=s.ots_tol, alternate=s.alternate, subsample=tuple(tuple(t) for t in s.subsample),

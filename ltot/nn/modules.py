@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["MLP", "ConvEncoder", "ConvDecoder", "MLPEncoder", "MLPDecoder", "UpConv4x4"]
+__all__ = ["MLP", "LineStart", "ConvEncoder", "ConvDecoder", "MLPEncoder", "MLPDecoder", "UpConv4x4"]
 
 _ACTIVATIONS = {
     "relu": nn.relu,
@@ -85,6 +85,28 @@ class MLP(nn.Module):
     for width in self.hidden:
       x = act(nn.Dense(width)(x))
     return nn.Dense(self.out)(x)
+
+
+class LineStart(nn.Module):
+  """g(z) = (h z_0, 0, ..., 0) + MLP(z) with the MLP's last layer zero at init: [..., k] -> [..., out].
+
+  The generator starts as the segment [-h, h] x {0} for z_0 ~ unif(-1, 1) (the initial
+  distribution of OTS/FIT's Figure 1) and learns from there.
+  """
+
+  hidden: Sequence[int]
+  out: int
+  half_length: float = 0.5
+  activation: str = "relu"
+
+  @nn.compact
+  def __call__(self, z: jnp.ndarray) -> jnp.ndarray:
+    act = _ACTIVATIONS[self.activation]
+    h = z
+    for width in self.hidden:
+      h = act(nn.Dense(width)(h))
+    line = jnp.zeros(z.shape[:-1] + (self.out,), z.dtype).at[..., 0].set(self.half_length * z[..., 0])
+    return line + nn.Dense(self.out, kernel_init=nn.initializers.zeros)(h)
 
 
 class ConvEncoder(nn.Module):

@@ -9,7 +9,8 @@ import optax
 import pytest
 
 from ltot import data, methods, train
-from ltot.methods.ots_fit import OTSFIT, LineStart, fit_cost
+from ltot.methods.ots_fit import OTSFIT, fit_cost
+from ltot.nn import LineStart
 from ltot.metrics import wasserstein
 from ltot.ot import semidiscrete_dual
 
