@@ -10,6 +10,10 @@ metrics.json (reconstruction error; with the shipped MNIST / Fashion-MNIST class
 also FID, Inception Score, mode KL and exact W1 over N generated samples, default the
 config's num_fid_samples) and samples / reconstructions / interpolations PNGs.
 ``report`` tabulates the runs' metrics.json and plots their logged metrics against the step.
+
+Multi-host training: start ``ltot train`` once per process with the same flags and a
+shared --workdir, plus --coordinator_address=HOST:PORT --num_processes=P --process_id=I
+(or --distributed alone where jax finds the cluster itself: Cloud TPU pods, SLURM).
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory: checkpoints, log
 _NUM = flags.DEFINE_integer("num", 64, "Number of samples (sample).")
 _OUT = flags.DEFINE_string("out", None, "Output file: .png (grid) or .npy (sample), .md (report).")
 _NUM_SAMPLES = flags.DEFINE_integer("num_samples", None, "Generated samples scored by eval (default: config.num_fid_samples).")
+_DISTRIBUTED = flags.DEFINE_bool("distributed", False, "train: jax.distributed.initialize() with the cluster jax detects.")
+_COORDINATOR = flags.DEFINE_string("coordinator_address", None, "train, multi-host: HOST:PORT of process 0.")
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "train, multi-host: number of processes.")
+_PROCESS_ID = flags.DEFINE_integer("process_id", None, "train, multi-host: this process's index.")
 
 _POSITIVE = ("batch_size", "num_steps", "log_every", "checkpoint_every", "max_checkpoints", "num_eval_examples")
 _NON_NEGATIVE = ("num_devices", "eval_every", "seed", "num_fid_samples")
@@ -41,9 +49,12 @@ class UsageError(ValueError):
 def validate_config(config) -> None:
   """Fails fast with a message naming the bad key (method sections are checked by the method)."""
   from ltot import data, methods
-  for key in ("method", "dataset", *_NON_NEGATIVE, *_POSITIVE):
+  from ltot.train.loop import NONFINITE
+  for key in ("method", "dataset", "nonfinite", *_NON_NEGATIVE, *_POSITIVE):
     if key not in config:
       raise UsageError(f"config lacks the key {key!r}")
+  if config.nonfinite not in NONFINITE:
+    raise UsageError(f"config.nonfinite={config.nonfinite!r} is not one of {NONFINITE}")
   if config.method not in methods.METHODS:
     raise UsageError(f"config.method={config.method!r} is not one of {sorted(methods.METHODS)}")
   if config.dataset not in data.DATASETS:
@@ -78,20 +89,40 @@ def _load_run(workdir: str):
   return config, test, method, state, step, keys
 
 
+def _initialize_distributed() -> None:
+  """jax.distributed.initialize from --distributed / --coordinator_address, before any computation."""
+  import jax
+  explicit = (_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
+  if any(v is not None for v in explicit):
+    if any(v is None for v in explicit):
+      raise UsageError("multi-host training needs all of --coordinator_address, --num_processes and --process_id")
+    if not 0 <= _PROCESS_ID.value < _NUM_PROCESSES.value:
+      raise UsageError(f"--process_id={_PROCESS_ID.value} is not in [0, --num_processes={_NUM_PROCESSES.value})")
+    jax.distributed.initialize(*explicit)
+  elif _DISTRIBUTED.value:
+    jax.distributed.initialize()
+
+
 def _train(workdir: str) -> int:
   from ltot import data, train
   config = _CONFIG.value
   if config is None:
     raise UsageError("train needs --config")
   validate_config(config)
+  _initialize_distributed()
+  import jax
   train_data, test, method = _setup(config, need_train=True)
   data.check_images(data.to_unit_float(train_data.images[:1000]), "training images")
   os.makedirs(workdir, exist_ok=True)
-  with open(os.path.join(workdir, "config.json"), "w") as f:
-    f.write(config.to_json(indent=2, sort_keys=True))
+  primary = jax.process_index() == 0
+  if primary:
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+      f.write(config.to_json(indent=2, sort_keys=True))
   result = train.train(method, train_data.images, config, workdir, eval_images=test.images)
   if result.preempted:
     print(f"ltot: preempted; checkpoint saved at step {result.step} in {workdir}", file=sys.stderr)
+    return 0
+  if not primary:  # process 0 scores the trained model and writes the report
     return 0
   metrics = train.write_report(method, result.state, test.images, train.root_keys(config.seed)["eval"],
                                workdir, result.step, dataset=config.dataset, num_samples=config.num_fid_samples)

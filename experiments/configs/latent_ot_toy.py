@@ -37,6 +37,7 @@ def get_config(preset: str = "otgen-moons") -> ml_collections.ConfigDict:
   c.num_eval_examples = 1
   c.checkpoint_every = 10_000
   c.max_checkpoints = 1
+  c.nonfinite = "stop"
   if method == "ae_ot":
     c.method = "ae_ot"
     c.batch_size = c.num_train

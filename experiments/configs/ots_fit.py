@@ -51,6 +51,7 @@ def get_config(preset: str = "ots_fit-ring") -> ml_collections.ConfigDict:
   c.num_fid_samples = 10_000
   c.checkpoint_every = c.num_steps if ring else 1_000
   c.max_checkpoints = 2
+  c.nonfinite = "stop"
   c.model = ml_collections.ConfigDict(dict(width=1.0))  # the image generator's width multiplier
   c.ots_fit = ml_collections.ConfigDict(dict(
       generator="line" if ring else "mnist_mlp", hidden=(128, 128), out_dim=2, activation="relu",

@@ -31,8 +31,25 @@ def _shape_mismatches(template: Any, metadata: Any) -> list[str]:
   return out
 
 
+def _global(tree: Any) -> Any:
+  """Every leaf as one array replicated over all processes' devices: what orbax writes once on a
+  multi-host run (it refuses a process's own single-device copy), and the same on one process."""
+  sharding = jax.sharding.NamedSharding(jax.sharding.Mesh(np.array(jax.devices()), ("all",)),
+                                        jax.sharding.PartitionSpec())
+  return jax.tree.map(lambda x: jax.make_array_from_callback(np.shape(x), sharding, lambda i, v=np.asarray(x): v[i]),
+                      tree)
+
+
+def _local(tree: Any) -> Any:
+  """This process's first copy of each replicated leaf."""
+  return jax.tree.map(lambda x: x.addressable_data(0), tree)
+
+
 class Checkpointer:
-  """Saves the (single-device) state every so often and restores the newest readable one."""
+  """Saves the (single-device) state every so often and restores the newest readable one.
+
+  Every process of a multi-host run makes the same calls with the same state.
+  """
 
   def __init__(self, directory: str | os.PathLike, max_to_keep: int = 3):
     self.manager = ocp.CheckpointManager(
@@ -41,7 +58,7 @@ class Checkpointer:
         item_handlers=ocp.StandardCheckpointHandler())
 
   def save(self, step: int, state: Any) -> None:
-    self.manager.save(step, args=ocp.args.StandardSave(state), force=True)
+    self.manager.save(step, args=ocp.args.StandardSave(_global(state)), force=True)
 
   def wait(self) -> None:
     self.manager.wait_until_finished()
@@ -70,7 +87,7 @@ class Checkpointer:
                            "this config (does the config match the one that wrote it?): "
                            + "; ".join(mismatches[:5]))
         try:
-          return step, self.manager.restore(step, args=ocp.args.StandardRestore(template))
+          return step, _local(self.manager.restore(step, args=ocp.args.StandardRestore(_global(template))))
         except Exception as e:  # orbax raises assorted errors on truncated files
           error = e
       logging.warning("checkpoint at step %d is unreadable (%s: %s); trying an older one",

@@ -11,15 +11,19 @@ import time
 from typing import Any, Mapping, NamedTuple
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import tqdm
+from jax.experimental import multihost_utils
 
 from ltot.data.pipeline import Batches
 from ltot.train.checkpoint import Checkpointer
 from ltot.train.state import AXIS, Method
 
-__all__ = ["train", "evaluate", "TrainResult", "root_keys"]
+__all__ = ["train", "evaluate", "TrainResult", "root_keys", "NONFINITE"]
+
+NONFINITE = ("stop", "skip")  # config.nonfinite: what a NaN/Inf loss does
 
 
 class TrainResult(NamedTuple):
@@ -60,6 +64,19 @@ def _place_strided(arrays: Mapping[str, np.ndarray], devices) -> dict[str, jax.A
           for k, v in arrays.items()}
 
 
+def _skipping_nonfinite(train_step):
+  """``train_step`` that keeps the previous state when a metric or the new state has a NaN/Inf on
+  any device (the same decision on every device); adds the metric ``skipped`` (1 or 0)."""
+  def step(state, batch, rng):
+    new, metrics = train_step(state, batch, rng)
+    leaves = [x for x in jax.tree.leaves((metrics, new)) if jnp.issubdtype(x.dtype, jnp.inexact)]
+    finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves])).astype(jnp.int32)
+    keep = jax.lax.pmin(finite, AXIS).astype(bool)
+    new = jax.tree.map(lambda n, o: jnp.where(keep, n, o), new, state)
+    return new, {**metrics, "skipped": 1.0 - keep.astype(jnp.float32)}
+  return step
+
+
 def _unreplicate(tree):
   """The first device's copy of a replicated tree, as arrays on that device alone."""
   return jax.tree.map(lambda x: x.addressable_shards[0].data[0], tree)
@@ -70,12 +87,20 @@ def _to_python(metrics: Mapping[str, Any]) -> dict[str, float]:
 
 
 class _Preemption:
-  """Turns SIGTERM into a flag the loop checks between steps."""
+  """Turns SIGTERM into a stop the loop checks between steps.
+
+  One process: a Python SIGTERM handler sets a flag. Several processes (``jax.distributed``):
+  jax's preemption sync point, so that every process stops at the same step when any of
+  them is signalled (its notifier owns SIGTERM; a Python handler would hide it).
+  """
 
   def __init__(self):
     self.requested = False
+    self._old = None
 
   def __enter__(self):
+    if jax.process_count() > 1:
+      return self
     self._old = signal.getsignal(signal.SIGTERM)
     try:
       signal.signal(signal.SIGTERM, self._handler)
@@ -86,6 +111,12 @@ class _Preemption:
   def _handler(self, signum, frame):
     del signum, frame
     self.requested = True
+
+  def stop(self, step: int) -> bool:
+    """Whether to stop before ``step``; with several processes, every one must ask at every step."""
+    if jax.process_count() > 1:
+      return multihost_utils.reached_preemption_sync_point(step)
+    return self.requested
 
   def __exit__(self, *exc):
     if self._old is not None:
@@ -119,12 +150,28 @@ def train(method: Method, train_data: np.ndarray | Mapping[str, np.ndarray], con
   final metrics and images. Uses ``config.num_devices`` local
   devices (0: all); the global batch ``config.batch_size`` is split over them.
   On SIGTERM it checkpoints the current step and returns with ``preempted=True``.
+  A NaN/Inf metric stops the run with FloatingPointError, keeping the last good checkpoint
+  (``config.nonfinite="stop"``, the default), or the step is undone and training goes on
+  (``"skip"``; the log's ``skipped_steps`` counts them since the run last started).
+
+  Multi-host: after ``jax.distributed.initialize``, every process calls ``train`` with the
+  same arguments and ``workdir`` (a shared file system); each feeds its own slice of every
+  global batch to all of its local devices, gradients are reduced over all processes'
+  devices, checkpoints are written jointly, and process 0 alone writes the logs.
   """
+  nonfinite = config.get("nonfinite", "stop")
+  if nonfinite not in NONFINITE:
+    raise ValueError(f"config.nonfinite={nonfinite!r} is not one of {NONFINITE}")
+  skip = nonfinite == "skip"
   os.makedirs(workdir, exist_ok=True)
   devices = jax.local_devices()
+  multihost = jax.process_count() > 1
   if config.num_devices:
     if config.num_devices > len(devices):
       raise ValueError(f"num_devices={config.num_devices} but only {len(devices)} local devices exist")
+    if multihost and config.num_devices != len(devices):
+      raise ValueError(f"with {jax.process_count()} processes every local device takes part: num_devices must be 0 "
+                       f"or {len(devices)}, got {config.num_devices}")
     devices = devices[:config.num_devices]
   keys = root_keys(config.seed)
   arrays = dict(train_data) if isinstance(train_data, Mapping) else {"image": train_data}
@@ -148,26 +195,32 @@ def train(method: Method, train_data: np.ndarray | Mapping[str, np.ndarray], con
     logging.info("resumed from step %d", start)
 
   per_batch = getattr(method, "updates_per_batch", 1)  # steps that reuse one batch (TWAE: a round)
-  p_step = jax.pmap(method.train_step, axis_name=AXIS, devices=devices, in_axes=(0, 0, None),
-                    donate_argnums=(0,))
+  # pmap given devices reduces over those alone; with several processes it must span all of them.
+  p_step = jax.pmap(_skipping_nonfinite(method.train_step) if skip else method.train_step, axis_name=AXIS,
+                    devices=None if multihost else devices, in_axes=(0, 0, None), donate_argnums=(0,))
   rstate = _replicate(state, devices)
-  log_path = os.path.join(workdir, "metrics.jsonl")
+  primary = jax.process_index() == 0
+  log_path = os.path.join(workdir, "metrics.jsonl") if primary else os.devnull
   preempted = False
   with _Preemption() as preemption, open(log_path, "a") as log, tqdm.tqdm(
-      total=config.num_steps, initial=start, disable=not progress, mininterval=2.0,
+      total=config.num_steps, initial=start, disable=not (progress and primary), mininterval=2.0,
       desc=f"train {os.path.basename(os.path.normpath(workdir))}") as bar:
-    t0, done = time.time(), start
+    t0, done, skipped = time.time(), start, 0.0
     for step in range(start, config.num_steps):
-      if preemption.requested:
+      if preemption.stop(step):
         preempted = True
         break
       rstate, metrics = p_step(rstate, batches(step // per_batch), jax.random.fold_in(keys["step"], step))
       done = step + 1
+      if skip:
+        skipped = skipped + metrics.pop("skipped")  # on the devices: no wait per step
       checkpoint_now = done % config.checkpoint_every == 0
       if done % config.log_every == 0 or done == config.num_steps or checkpoint_now:
         values = _to_python(_unreplicate(metrics))
         bad = [k for k, v in values.items() if not math.isfinite(v)]
-        if bad:  # never checkpoint a diverged state
+        if skip:
+          values["skipped_steps"] = float(np.asarray(_unreplicate(skipped)))
+        elif bad:  # never checkpoint a diverged state
           ckpt.wait()
           raise FloatingPointError(f"non-finite {bad} by step {done}: {values}; the last good "
                                    f"checkpoint (step {ckpt.latest_step()}) is kept in {workdir}")
@@ -175,7 +228,7 @@ def train(method: Method, train_data: np.ndarray | Mapping[str, np.ndarray], con
         log.write(json.dumps({"step": done, "split": "train", **values}) + "\n")
         log.flush()
         bar.set_postfix({k: f"{v:.4g}" for k, v in values.items() if k != "steps_per_second"}, refresh=False)
-      if eval_images is not None and config.eval_every and done % config.eval_every == 0:
+      if primary and eval_images is not None and config.eval_every and done % config.eval_every == 0:
         values = evaluate(method, _unreplicate(rstate), eval_images[:config.num_eval_examples], keys["eval"])
         log.write(json.dumps({"step": done, "split": "eval", **values}) + "\n")
         log.flush()

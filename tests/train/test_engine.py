@@ -135,3 +135,15 @@ def test_divergence_stops_and_keeps_only_finite_checkpoints(images, tmp_path):
   template = methods.build(config, 16).init(jax.random.key(0), {"image": images[:16]})
   step, state = ckpt.restore(template)
   assert step >= 1 and all(np.all(np.isfinite(x)) for x in _leaves(state))
+
+
+def test_nonfinite_skip_undoes_bad_steps_and_goes_on(images, tmp_path):
+  config = tiny_config(num_steps=12, log_every=4, checkpoint_every=4, num_devices=4, nonfinite="skip",
+                       **{"optim.lr": 1e36})
+  result = _run(config, images, tmp_path)
+  assert result.step == 12 and all(np.all(np.isfinite(x)) for x in _leaves(result.state))
+  skipped = [json.loads(line)["skipped_steps"] for line in open(tmp_path / "metrics.jsonl")]
+  assert skipped == sorted(skipped) and 0 < skipped[-1] <= 12  # the huge rate makes steps diverge
+  assert int(result.state.step) == 12 - skipped[-1]  # an undone step leaves the state as it was
+  with pytest.raises(ValueError, match="config.nonfinite='ignore' is not one of"):
+    _run(tiny_config(nonfinite="ignore"), images, tmp_path / "bad")

@@ -1,0 +1,160 @@
+"""WAE-MMD training steps per second: ltot against pythae's WAE_MMD (PyTorch), side by side.
+
+  python -m experiments.benchmarks.wae_vs_pythae [--width 1.0] [--steps 5] [--rounds 3]
+
+Needs the peer next to ltot: ``pip install torch==2.13.0 pythae`` (CPU build of torch).
+Both train the WAE paper's MNIST autoencoder (experiments/configs/wae_mmd_mnist.py:paper
+at ``--width``: Conv128-256-512-1024 (4x4, stride 2, SAME, BN, ReLU) -> FC8;
+FC 7x7x1024 -> ConvT512-256 (4x4, stride 2) -> ConvT1, sigmoid) on real MNIST batches of
+100 with the IMQ kernel (C = 2 d, one scale), lambda = 10 and Adam(1e-3, betas 0.5, 0.999).
+The two models must have the same number of parameters or the script stops.
+
+ltot's step is the training loop's pmapped ``train_step`` fed by its input pipeline
+(uint8 batch -> device -> float). pythae's is what its trainer does per batch:
+``model({"data": x})``, ``loss.backward()``, ``optimizer.step()``, on float tensors
+already in memory (its DataLoader is left out, in pythae's favour). The two alternate in
+``--rounds`` rounds of ``--steps`` steps after a warm-up; the row reports the median
+steps/s of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+
+import jax
+import numpy as np
+
+from experiments.reproduce._runs import load_config
+from experiments.results_io import write_table
+from ltot import data, methods
+from ltot.data.pipeline import Batches
+from ltot.train.loop import _replicate
+from ltot.train.state import AXIS
+
+
+def _same_pad(size: int, stride: int, kernel: int) -> tuple[int, int]:
+  """TensorFlow's SAME padding (before, after) along one axis."""
+  total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
+  return total // 2, total - total // 2
+
+
+def pythae_model(widths: tuple[int, ...], latent_dim: int, lam: float):
+  """pythae's WAE_MMD with ltot's MNIST encoder and decoder written in torch."""
+  import torch
+  from pythae.models import WAE_MMD, WAE_MMD_Config
+  from pythae.models.base.base_utils import ModelOutput
+  from pythae.models.nn import BaseDecoder, BaseEncoder
+  nn, F = torch.nn, torch.nn.functional
+
+  class Encoder(BaseEncoder):
+    def __init__(self):
+      super().__init__()
+      chans = (1,) + widths
+      self.convs = nn.ModuleList(nn.Conv2d(a, b, 4, 2, bias=False) for a, b in zip(chans, chans[1:]))
+      self.norms = nn.ModuleList(nn.BatchNorm2d(b) for b in widths)
+      self.fc = nn.Linear(2 * 2 * widths[-1], latent_dim)
+
+    def forward(self, x):
+      for conv, norm in zip(self.convs, self.norms):
+        (t, b), (l, r) = _same_pad(x.shape[2], 2, 4), _same_pad(x.shape[3], 2, 4)
+        x = F.relu(norm(conv(F.pad(x, (l, r, t, b)))))
+      return ModelOutput(embedding=self.fc(x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)))
+
+  class Decoder(BaseDecoder):
+    def __init__(self):
+      super().__init__()
+      top, mid = widths[-1], (widths[2], widths[1])  # 1024 -> 512 -> 256
+      self.fc = nn.Linear(latent_dim, 7 * 7 * top)
+      self.ups = nn.ModuleList([nn.ConvTranspose2d(top, mid[0], 4, 2, 1, bias=False),
+                                nn.ConvTranspose2d(mid[0], mid[1], 4, 2, 1, bias=False)])
+      self.norms = nn.ModuleList(nn.BatchNorm2d(c) for c in mid)
+      self.out = nn.Conv2d(mid[1], 1, 4)
+
+    def forward(self, z):
+      x = self.fc(z).reshape(z.shape[0], 7, 7, -1).permute(0, 3, 1, 2)
+      for up, norm in zip(self.ups, self.norms):
+        x = F.relu(norm(up(x)))
+      (t, b), (l, r) = _same_pad(x.shape[2], 1, 4), _same_pad(x.shape[3], 1, 4)
+      return ModelOutput(reconstruction=torch.sigmoid(self.out(F.pad(x, (l, r, t, b)))))
+
+  config = WAE_MMD_Config(input_dim=(1, 28, 28), latent_dim=latent_dim, kernel_choice="imq", reg_weight=lam,
+                          kernel_bandwidth=1.0, scales=[1.0])
+  return WAE_MMD(config, encoder=Encoder(), decoder=Decoder())
+
+
+def main(argv=None) -> int:
+  ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  ap.add_argument("--width", type=float, default=1.0, help="scales every hidden width (1: the paper's)")
+  ap.add_argument("--steps", type=int, default=5, help="steps per timed round")
+  ap.add_argument("--rounds", type=int, default=3)
+  argv = sys.argv[1:] if argv is None else argv
+  args = ap.parse_args(argv)
+  try:
+    import torch
+  except ImportError:
+    raise SystemExit("this benchmark needs the peer: pip install torch==2.13.0 pythae")
+
+  config = load_config("wae_mmd_mnist.py", "paper", {"model.width": args.width})
+  images = data.load("mnist", "train").images
+  method = methods.build(config, steps_per_epoch=len(images) // config.batch_size)
+  device = jax.local_devices()[:1]
+  batches = Batches({"image": images}, config.batch_size, seed=0, num_devices=1)
+  state = _replicate(method.init(jax.random.key(0), {"image": images[:2]}), device)
+  step = jax.pmap(method.train_step, axis_name=AXIS, devices=device, in_axes=(0, 0, None), donate_argnums=(0,))
+  n_ltot = sum(x.size for x in jax.tree.leaves(state.params)) // len(device)
+
+  widths = tuple(max(1, round(c * args.width)) for c in (128, 256, 512, 1024))
+  torch.manual_seed(0)
+  model = pythae_model(widths, config.model.latent_dim, config.wae.lam)
+  model.train()
+  n_torch = sum(p.numel() for p in model.parameters())
+  if n_torch != n_ltot:
+    raise SystemExit(f"the architectures differ: ltot has {n_ltot} parameters, the torch model {n_torch}")
+  opt = torch.optim.Adam(model.parameters(), lr=config.optim.lr, betas=(config.optim.b1, config.optim.b2))
+  float_images = torch.from_numpy(images.astype(np.float32) / 255.0).permute(0, 3, 1, 2).contiguous()
+
+  counter = {"ltot": 0, "pythae": 0}
+
+  def run_ltot(n):
+    nonlocal state
+    for _ in range(n):
+      i = counter["ltot"]
+      state, metrics = step(state, batches(i), jax.random.fold_in(jax.random.key(1), i))
+      counter["ltot"] += 1
+    jax.block_until_ready(metrics)
+    return float(metrics["loss"][0])
+
+  def run_pythae(n):
+    for _ in range(n):
+      idx = torch.from_numpy(batches.global_indices(counter["pythae"]))
+      out = model({"data": float_images[idx]})
+      opt.zero_grad()
+      out.loss.backward()
+      opt.step()
+      counter["pythae"] += 1
+    return out.loss.item()
+
+  run_ltot(2), run_pythae(2)  # compile / warm up
+  rates = {"ltot": [], "pythae": []}
+  for _ in range(args.rounds):
+    for name, fn in (("ltot", run_ltot), ("pythae", run_pythae)):
+      t = time.perf_counter()
+      loss = fn(args.steps)
+      rates[name].append(args.steps / (time.perf_counter() - t))
+      print(f"{name}: {rates[name][-1]:.3f} steps/s, loss {loss:.4g}", flush=True)
+  ours, peer = statistics.median(rates["ltot"]), statistics.median(rates["pythae"])
+  row = {"method": "wae_mmd_vs_pythae", "dataset": f"mnist batch={config.batch_size} width={args.width:g}",
+         "metric": "steps_per_second", "value": ours, "reference_value": peer,
+         "notes": f"ratio {ours / peer:.2f}x; {n_ltot} parameters each; median of {args.rounds} alternating rounds "
+                  f"of {args.steps} steps after 2 warm-up steps; torch {torch.__version__} with "
+                  f"{torch.get_num_threads()} threads, pythae's step without its DataLoader"}
+  print(row)
+  print("wrote", write_table("benchmarks", [row], "python -m experiments.benchmarks.wae_vs_pythae " + " ".join(argv)))
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
