@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ltot.nn import MLP, UpConv4x4, make_autoencoder
+from ltot.nn import MLP, DownConv4x4, UpConv4x4, make_autoencoder
 
 
 def _count(tree):
@@ -82,12 +82,14 @@ def test_bad_architecture_arguments():
     make_autoencoder("mnist_conv", 8, outputs=3)
 
 
-def test_upconv_equals_flax_conv_transpose():
-  x = jax.random.normal(jax.random.key(1), (3, 5, 6, 7))
-  ref = nn.ConvTranspose(4, (4, 4), strides=(2, 2), padding="SAME")
+@pytest.mark.parametrize("fast,ref", [
+    (UpConv4x4(4), nn.ConvTranspose(4, (4, 4), strides=(2, 2), padding="SAME")),
+    (DownConv4x4(4), nn.Conv(4, (4, 4), strides=(2, 2), padding="SAME")),
+])
+def test_matrix_product_convs_equal_flax(fast, ref):
+  x = jax.random.normal(jax.random.key(1), (3, 5, 6, 7))  # odd and even sizes: asymmetric SAME padding
   variables = ref.init(jax.random.key(0), x)
   variables = jax.tree.map(lambda a: jax.random.normal(jax.random.key(2), a.shape), variables)
-  fast = UpConv4x4(4)
   assert jax.tree.map(jnp.shape, fast.init(jax.random.key(0), x)) == jax.tree.map(jnp.shape, variables)
   np.testing.assert_allclose(fast.apply(variables, x), ref.apply(variables, x), atol=1e-5)
   g_ref = jax.grad(lambda v: jnp.sum(ref.apply(v, x) ** 2))(variables)
