@@ -1,12 +1,18 @@
-"""One TWAE round on CelebA architecture A (TWAE Sec. 5.2): encode N images, assign them to m
-regions (LCM), then m region updates of n = N / m images, timed with the training loop's pmapped step.
+"""One TWAE round: encode N images, assign them to m regions (LCM), then m region updates of
+n = N / m images, timed with the training loop's pmapped step.
 
   python -m experiments.benchmarks.twae_round [--preset a-sw] [--rounds 3] [--width 1.0]
+  python -m experiments.benchmarks.twae_round --config twae_mnist.py --preset paper-sw --torch
 
-CelebA cannot be had on ltot's build machines and the time of a step does not depend
-on the pixels, so the images are uniform noise of CelebA's shape (64x64x3). The
-paper's Table 1 reports, for N = 10000 and m = 100, LCM on a CPU 7.71 s and
-back-propagation for architecture A on a GPU 39.30 s per round (B: 6.75 s).
+CelebA (twae_celeba.py, architecture A or B, TWAE Sec. 5.2) cannot be had on ltot's build
+machines and the time of a step does not depend on the pixels, so its images are uniform
+noise of CelebA's shape (64x64x3); MNIST rounds use the real training images. The paper's
+Table 1 reports, for N = 10000 and m = 100, LCM on a CPU 7.71 s and back-propagation for
+architecture A on a GPU 39.30 s per round (B: 6.75 s).
+
+``--torch`` (MNIST only; needs ``pip install torch==2.13.0``) also times the same round
+written plainly in PyTorch with a NumPy LCM (experiments/benchmarks/torch_mnist.py), the
+two alternating round by round, and reports ltot's time with the peer's as the reference.
 """
 
 from __future__ import annotations
@@ -21,41 +27,100 @@ import numpy as np
 
 from experiments.reproduce._runs import load_config
 from experiments.results_io import write_table
-from ltot import methods
+from ltot import data, methods
 from ltot.train.loop import _replicate
 from ltot.train.state import AXIS
 
 PAPER_ROUND_SECONDS = {"a": 39.30, "b": 6.75}  # TWAE Table 1, BP on a GPU, N = 10000, m = 100
 
 
+def torch_version() -> str:
+  import torch
+  return f"{torch.__version__} ({torch.get_num_threads()} threads)"
+
+
+def torch_round(config, images: np.ndarray, generators: np.ndarray, num_params: int):
+  """``round(r) -> loss``: the same TWAE round in plain PyTorch on the same images and generators."""
+  try:
+    import torch
+
+    from experiments.benchmarks import torch_mnist
+  except ImportError:
+    raise SystemExit("--torch needs the peer: pip install torch==2.13.0")
+  if config.model.arch != "mnist_conv":
+    raise SystemExit(f"--torch has ltot's mnist_conv architecture only, not {config.model.arch!r}")
+  torch.manual_seed(0)
+  widths = torch_mnist.widths_for(config.model.width)
+  encoder = torch_mnist.Encoder(widths, config.model.latent_dim)
+  decoder = torch_mnist.Decoder(widths, config.model.latent_dim)
+  count = sum(p.numel() for p in [*encoder.parameters(), *decoder.parameters()])
+  if count != num_params:
+    raise SystemExit(f"the architectures differ: ltot has {num_params} parameters, the torch model {count}")
+  o, t = config.optim, config.twae
+  opt = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()], lr=o.lr, betas=(o.b1, o.b2))
+  x = torch.from_numpy(images.astype(np.float32) / 255.0).permute(0, 3, 1, 2).contiguous()
+  rng, gen = np.random.default_rng(0), torch.Generator().manual_seed(0)
+  num_projections = dict(t.penalty_options)["num_projections"]
+  return lambda r: torch_mnist.twae_round(encoder, decoder, opt, x, generators, lam=t.lam,
+                                          recon_weight=t.recon_weight, num_projections=num_projections,
+                                          rng=rng, gen=gen)
+
+
 def main(argv=None) -> int:
   ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  ap.add_argument("--config", default="twae_celeba.py")
   ap.add_argument("--preset", default="a-sw")
+  ap.add_argument("--torch", action="store_true", help="time the plain PyTorch + NumPy round beside it (MNIST)")
   ap.add_argument("--rounds", type=int, default=3, help="timed rounds (after one warm-up round)")
   ap.add_argument("--width", type=float, default=1.0)
   argv = sys.argv[1:] if argv is None else argv
   args = ap.parse_args(argv)
-  config = load_config("twae_celeba.py", args.preset, {"model.width": args.width})
+  config = load_config(args.config, args.preset, {"model.width": args.width})
   n_total, m = config.batch_size, config.twae.num_regions
   method = methods.build(config, steps_per_epoch=16)
-  images = np.random.default_rng(0).integers(0, 256, (n_total, 64, 64, 3), dtype=np.uint8)
+  mnist = config.dataset == "mnist"
+  if mnist:
+    images = data.load("mnist", "train").images[:n_total]
+  else:
+    images = np.random.default_rng(0).integers(0, 256, (n_total, 64, 64, 3), dtype=np.uint8)
   device = jax.local_devices()[:1]
   state = _replicate(method.init(jax.random.PRNGKey(0), {"image": images[:8]}), device)
   step = jax.pmap(method.train_step, axis_name=AXIS, devices=device, in_axes=(0, 0, None), donate_argnums=(0,))
   batch = {"image": jax.device_put(images[None])}
-  times = []
-  for r in range(args.rounds + 1):
-    t = time.perf_counter()
+
+  def ltot_round(r):
+    nonlocal state
     for i in range(m):
       state, metrics = step(state, batch, jax.random.fold_in(jax.random.PRNGKey(1), r * m + i))
-    jax.block_until_ready(metrics)
-    times.append(time.perf_counter() - t)
-  t_round = statistics.median(times[1:])
-  arch = args.preset.split("-")[0]
-  row = {"method": f"twae_round_celeba_{arch}", "dataset": f"N={n_total} m={m} 64x64x3 width={args.width:g}",
-         "metric": "seconds", "value": t_round, "paper_value": PAPER_ROUND_SECONDS.get(arch),
+    return float(metrics["loss"][0])
+
+  rounds = {"ltot": ltot_round}
+  if args.torch:
+    if not mnist:
+      raise SystemExit("--torch has the MNIST architecture only: use --config twae_mnist.py")
+    rounds["torch"] = torch_round(config, images, np.asarray(method.generators),
+                                  sum(x.size for x in jax.tree.leaves(state.params)))
+  times = {name: [] for name in rounds}
+  for r in range(args.rounds + 1):  # round 0 compiles / warms up
+    for name, run in rounds.items():
+      t = time.perf_counter()
+      loss = run(r)
+      times[name].append(time.perf_counter() - t)
+      print(f"round {r} {name}: {times[name][-1]:.2f} s, last loss {loss:.4g}", flush=True)
+  t_round = statistics.median(times["ltot"][1:])
+  arch = config.model.arch if mnist else args.preset.split("-")[0]
+  dataset = "mnist" if mnist else "64x64x3"
+  row = {"method": f"twae_round_{'mnist' if mnist else 'celeba_' + arch}",
+         "dataset": f"N={n_total} m={m} {dataset} width={args.width:g}",
+         "metric": "seconds", "value": t_round, "paper_value": None if mnist else PAPER_ROUND_SECONDS.get(arch),
          "notes": f"one round = encode N + LCM + {m} region updates; median of {args.rounds} rounds after a "
                   f"warm-up; {m / t_round:.1f} region updates/s; paper: BP on their GPU, LCM on CPU separately"}
+  if args.torch:
+    t_peer = statistics.median(times["torch"][1:])
+    row.update(method="twae_round_mnist_vs_torch", reference_value=t_peer,
+               notes=f"ltot {t_peer / t_round:.2f}x the speed of the same round in plain PyTorch "
+                     f"{torch_version()} + NumPy LCM, alternating, median of {args.rounds} rounds after a warm-up; "
+                     f"{config.twae.penalty} penalty with the config's options")
   print(row)
   print("wrote", write_table("benchmarks", [row], "python -m experiments.benchmarks.twae_round " + " ".join(argv)))
   return 0

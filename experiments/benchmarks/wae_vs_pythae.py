@@ -35,50 +35,29 @@ from ltot.train.loop import _replicate
 from ltot.train.state import AXIS
 
 
-def _same_pad(size: int, stride: int, kernel: int) -> tuple[int, int]:
-  """TensorFlow's SAME padding (before, after) along one axis."""
-  total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
-  return total // 2, total - total // 2
-
-
 def pythae_model(widths: tuple[int, ...], latent_dim: int, lam: float):
-  """pythae's WAE_MMD with ltot's MNIST encoder and decoder written in torch."""
-  import torch
+  """pythae's WAE_MMD around ltot's MNIST encoder and decoder written in torch."""
   from pythae.models import WAE_MMD, WAE_MMD_Config
   from pythae.models.base.base_utils import ModelOutput
   from pythae.models.nn import BaseDecoder, BaseEncoder
-  nn, F = torch.nn, torch.nn.functional
+
+  from experiments.benchmarks import torch_mnist
 
   class Encoder(BaseEncoder):
     def __init__(self):
       super().__init__()
-      chans = (1,) + widths
-      self.convs = nn.ModuleList(nn.Conv2d(a, b, 4, 2, bias=False) for a, b in zip(chans, chans[1:]))
-      self.norms = nn.ModuleList(nn.BatchNorm2d(b) for b in widths)
-      self.fc = nn.Linear(2 * 2 * widths[-1], latent_dim)
+      self.net = torch_mnist.Encoder(widths, latent_dim)
 
     def forward(self, x):
-      for conv, norm in zip(self.convs, self.norms):
-        (t, b), (l, r) = _same_pad(x.shape[2], 2, 4), _same_pad(x.shape[3], 2, 4)
-        x = F.relu(norm(conv(F.pad(x, (l, r, t, b)))))
-      return ModelOutput(embedding=self.fc(x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)))
+      return ModelOutput(embedding=self.net(x))
 
   class Decoder(BaseDecoder):
     def __init__(self):
       super().__init__()
-      top, mid = widths[-1], (widths[2], widths[1])  # 1024 -> 512 -> 256
-      self.fc = nn.Linear(latent_dim, 7 * 7 * top)
-      self.ups = nn.ModuleList([nn.ConvTranspose2d(top, mid[0], 4, 2, 1, bias=False),
-                                nn.ConvTranspose2d(mid[0], mid[1], 4, 2, 1, bias=False)])
-      self.norms = nn.ModuleList(nn.BatchNorm2d(c) for c in mid)
-      self.out = nn.Conv2d(mid[1], 1, 4)
+      self.net = torch_mnist.Decoder(widths, latent_dim)
 
     def forward(self, z):
-      x = self.fc(z).reshape(z.shape[0], 7, 7, -1).permute(0, 3, 1, 2)
-      for up, norm in zip(self.ups, self.norms):
-        x = F.relu(norm(up(x)))
-      (t, b), (l, r) = _same_pad(x.shape[2], 1, 4), _same_pad(x.shape[3], 1, 4)
-      return ModelOutput(reconstruction=torch.sigmoid(self.out(F.pad(x, (l, r, t, b)))))
+      return ModelOutput(reconstruction=self.net(z))
 
   config = WAE_MMD_Config(input_dim=(1, 28, 28), latent_dim=latent_dim, kernel_choice="imq", reg_weight=lam,
                           kernel_bandwidth=1.0, scales=[1.0])
@@ -106,9 +85,9 @@ def main(argv=None) -> int:
   step = jax.pmap(method.train_step, axis_name=AXIS, devices=device, in_axes=(0, 0, None), donate_argnums=(0,))
   n_ltot = sum(x.size for x in jax.tree.leaves(state.params)) // len(device)
 
-  widths = tuple(max(1, round(c * args.width)) for c in (128, 256, 512, 1024))
+  from experiments.benchmarks.torch_mnist import widths_for
   torch.manual_seed(0)
-  model = pythae_model(widths, config.model.latent_dim, config.wae.lam)
+  model = pythae_model(widths_for(args.width), config.model.latent_dim, config.wae.lam)
   model.train()
   n_torch = sum(p.numel() for p in model.parameters())
   if n_torch != n_ltot:
