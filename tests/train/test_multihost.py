@@ -87,7 +87,7 @@ def test_sigterm_to_one_process_stops_both_at_one_checkpoint(tmp_path):
   procs[1].send_signal(signal.SIGTERM)
   errs = _finish(procs)
   steps = sorted(int(s) for s in os.listdir(workdir / "checkpoints") if s.isdigit())
-  assert 2 < steps[-1] < 100000
+  assert 2 <= steps[-1] < 100000  # stopped early, by both processes at the same step (below)
   for err in errs:
     assert f"checkpoint saved at step {steps[-1]}" in err
 
