@@ -47,6 +47,18 @@ def _shrink(config):
     config.ots_fit.ots_steps = config.ots_fit.fit_steps = 1
 
 
+@pytest.fixture(autouse=True)
+def _release_each_configs_programs():
+  """Drops the compiled programs after each test here, not only after the module (conftest).
+
+  Every config compiles its own programs, about 80 of them in this module; the process reached
+  the kernel's limit of 65,530 memory maps (XLA's CPU executables each hold several) and XLA's
+  compiler aborted, late in a full run or of this module alone.
+  """
+  yield
+  jax.clear_caches()
+
+
 @pytest.fixture(scope="module")
 def first_stages(mnist, tmp_path_factory):
   """Tiny trained autoencoders (2 steps) that the latent_ot configs load: dataset -> run directory."""
