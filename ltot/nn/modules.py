@@ -49,7 +49,20 @@ def _same_padding(size: int) -> tuple[int, int]:
 # windows times a matrix, the forward and both gradients are matrix products.
 
 
-class DownConv4x4(nn.Module):
+class _MatrixConv4x4(nn.Module):
+  """The parameters shared by the 4x4 matrix-product convs: kernel [4, 4, C_in, features], bias."""
+
+  features: int
+  use_bias: bool = True
+
+  def _kernel(self, cin: int) -> jnp.ndarray:
+    return self.param("kernel", nn.initializers.lecun_normal(), (4, 4, cin, self.features))
+
+  def _with_bias(self, y: jnp.ndarray) -> jnp.ndarray:
+    return y + self.param("bias", nn.initializers.zeros_init(), (self.features,)) if self.use_bias else y
+
+
+class DownConv4x4(_MatrixConv4x4):
   """``nn.Conv(features, (4, 4), strides=(2, 2), padding="SAME")`` as matrix products.
 
   Same parameters (kernel [4, 4, C_in, features], optional bias) and outputs as flax's
@@ -58,25 +71,20 @@ class DownConv4x4(nn.Module):
   stride-1 2x2 one, i.e. its 2x2 windows times the kernel as a [16 C_in, features] matrix.
   """
 
-  features: int
-  use_bias: bool = True
-
   @nn.compact
   def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
     n, h, w, cin = x.shape
-    kernel = self.param("kernel", nn.initializers.lecun_normal(), (4, 4, cin, self.features))
+    kernel = self._kernel(cin)
     x = jnp.pad(x, ((0, 0), _same_padding(h), _same_padding(w), (0, 0)))
     hh, ww = x.shape[1] // 2, x.shape[2] // 2
     x = x.reshape(n, hh, 2, ww, 2, cin).transpose(0, 1, 3, 2, 4, 5).reshape(n, hh, ww, 4 * cin)
     # tap (2a + p, 2b + q) of the kernel meets channel block (p, q) of window offset (a, b)
     matrix = kernel.reshape(2, 2, 2, 2, cin, self.features).transpose(0, 2, 1, 3, 4, 5)
     y = _patches(x, 2) @ matrix.reshape(16 * cin, self.features)
-    if self.use_bias:
-      y = y + self.param("bias", nn.initializers.zeros_init(), (self.features,))
-    return y
+    return self._with_bias(y)
 
 
-class UpConv4x4(nn.Module):
+class UpConv4x4(_MatrixConv4x4):
   """``nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding="SAME")`` as matrix products.
 
   Same parameters (kernel [4, 4, C_in, features], bias) and outputs as flax's
@@ -86,21 +94,16 @@ class UpConv4x4(nn.Module):
   padded input times that phase's taps as a [4 C_in, features] matrix.
   """
 
-  features: int
-  use_bias: bool = True
-
   @nn.compact
   def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
     n, h, w, cin = x.shape
-    kernel = self.param("kernel", nn.initializers.lecun_normal(), (4, 4, cin, self.features))
+    kernel = self._kernel(cin)
     padded = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
     taps = (np.array([0, 2]), np.array([1, 3]))
     phases = [[_patches(padded[:, p:p + h + 1, q:q + w + 1], 2)
                @ kernel[taps[p]][:, taps[q]].reshape(4 * cin, self.features) for q in (0, 1)] for p in (0, 1)]
     y = jnp.stack([jnp.stack(row, 3) for row in phases], 2).reshape(n, 2 * h, 2 * w, self.features)
-    if self.use_bias:
-      y = y + self.param("bias", nn.initializers.zeros_init(), (self.features,))
-    return y
+    return self._with_bias(y)
 
 
 class MLP(nn.Module):
