@@ -11,7 +11,7 @@ from __future__ import annotations
 import ml_collections
 
 __all__ = ["PRESETS", "base", "PENALTY_LAMBDA", "PENALTY_OPTIONS", "MNIST_PER_PIXEL", "twae_section", "celeba_schedule",
-           "method_dataset"]
+           "method_dataset", "wae_section", "latent_ot_toy", "ots_fit", "TOY_FAMILIES", "toy"]
 
 PRESETS = ("cpu", "paper")
 
@@ -24,6 +24,10 @@ PENALTY_OPTIONS = {"sw": {"num_projections": 1000}, "gsw": {"num_projections": 1
 # weak to pull the latents onto the ball (experiments/results/mnist_wae_twae_per_image_sum.md).
 MNIST_PER_PIXEL = 1 / 784
 CELEBA_TRAIN = 162_770  # images in CelebA's train split
+LATENT_TOY_METHODS = ("otgen", "ottrans", "ae_ot")
+LATENT_TOY_DATASETS = ("moons", "circles", "eight_gaussians")
+OTS_FIT_METHODS = ("ots_fit", "ots_fit_nonalternating")
+OTS_FIT_DATASETS = ("ring", "mnist")
 
 
 def base(preset: str, *, method: str, dataset: str = "mnist", arch: str = "mnist_conv",
@@ -78,3 +82,111 @@ def method_dataset(preset: str, methods: tuple[str, ...], datasets: tuple[str, .
     raise ValueError(f"preset must be METHOD-DATASET with METHOD in {methods} and DATASET in {datasets}, "
                      f"got {preset!r}")
   return method, dataset
+
+
+def wae_section(**overrides) -> ml_collections.ConfigDict:
+  """The ``wae`` section of WAE-MMD (WAE paper, MNIST): IMQ kernel with C = 2 d sigma^2, lambda 10."""
+  return ml_collections.ConfigDict(dict(dict(penalty="mmd", lam=10.0, kernel="imq", kernel_scales=(1.0,),
+                                             prior_var=1.0, recon_weight=1.0), **overrides))
+
+
+def latent_ot_toy(preset: str = "otgen-moons") -> ml_collections.ConfigDict:
+  """The config of experiments/configs/latent_ot_toy.py (its docstring explains the presets)."""
+  method, dataset = method_dataset(preset, LATENT_TOY_METHODS, LATENT_TOY_DATASETS)
+  c = ml_collections.ConfigDict()
+  c.dataset = dataset
+  c.toy_noise = 0.05  # moons / circles: std of the Gaussian noise added to the curves
+  c.num_train = 256 if dataset == "eight_gaussians" else 2_000
+  c.seed = 0
+  c.num_devices = 1
+  c.num_steps = 10_000
+  c.log_every = 500
+  c.eval_every = 0
+  c.num_eval_examples = 1
+  c.checkpoint_every = 10_000
+  c.max_checkpoints = 1
+  c.nonfinite = "stop"
+  if method == "ae_ot":
+    c.method = "ae_ot"
+    c.batch_size = c.num_train
+    c.ae_ot = ml_collections.ConfigDict(dict(lam=0.0, code_dim=2, hidden=(512,) * 4, activation="relu",
+                                             lr=1e-2, b1=0.5, b2=0.999, autoencoder=""))
+  else:
+    c.method = "ot_gen"
+    c.batch_size = 128
+    c.ot_gen = ml_collections.ConfigDict(dict(variant=method, lam=0.0, noise="uniform", noise_dim=2, code_dim=2,
+                                              hidden=(512,) * 4, activation="leaky_relu", lr=3e-4, b1=0.9,
+                                              b2=0.999, autoencoder="", num_pairs=0))
+  return c
+
+
+def ots_fit(preset: str = "ots_fit-ring") -> ml_collections.ConfigDict:
+  """The config of experiments/configs/ots_fit.py (its docstring explains the presets and choices)."""
+  method, dataset = method_dataset(preset, OTS_FIT_METHODS, OTS_FIT_DATASETS)
+  ring = dataset == "ring"
+  c = ml_collections.ConfigDict()
+  c.method = "ots_fit"
+  c.dataset = dataset
+  c.seed = 0
+  c.num_devices = 0
+  c.num_train = 2_000 if ring else 60_000  # ring: points drawn once from the seed
+  c.batch_size = 128 if ring else 64
+  rounds, ots_steps, fit_steps = (20, 1000, 500) if ring else (12, 200, 300)
+  c.num_steps = rounds * (ots_steps + fit_steps)
+  c.log_every = 100 if ring else 50
+  c.eval_every = 0
+  c.num_eval_examples = 2_000
+  c.num_fid_samples = 10_000
+  c.checkpoint_every = c.num_steps if ring else 1_000
+  c.max_checkpoints = 2
+  c.nonfinite = "stop"
+  c.model = ml_collections.ConfigDict(dict(width=1.0))  # the image generator's width multiplier
+  c.ots_fit = ml_collections.ConfigDict(dict(
+      generator="line" if ring else "mnist_mlp", hidden=(128, 128), out_dim=2, activation="relu",
+      noise="uniform" if ring else "gaussian", noise_dim=2 if ring else 32,
+      cost="sqeuclidean" if ring else "l1", psi_optimizer="sgd", psi_lr=1e-3 if ring else 1e-2,
+      ots_steps=ots_steps, fit_steps=fit_steps, ots_tol=0.0, alternate=method == "ots_fit",
+      subsample=() if ring else ((1, 0.01), (2, 0.1)), lr=3e-4 if ring else 1e-3, b1=0.9, b2=0.999, chunk=0))
+  if method == "ots_fit_nonalternating":  # the same budget: one OTS phase of all the OTS steps
+    c.ots_fit.ots_steps = rounds * ots_steps
+    c.ots_fit.subsample = ()
+  return c
+
+
+TOY_FAMILIES = ("wae", "twae", "ots_fit", "otgen", "ottrans", "ae_ot")
+
+
+def toy(family: str, num_steps: int, num_train: int = 2_000) -> ml_collections.ConfigDict:
+  """A config of ``family`` for 2-D points (ltot.data.toy), ``num_steps`` long, on one device.
+
+  "otgen", "ottrans", "ae_ot": ``latent_ot_toy`` (the papers' toy protocols); "ots_fit": the
+  ring protocol of ``ots_fit``; "wae" (WAE-MMD) and "twae" (SW, 10 CVT regions of 10 points per
+  round): the ``toy_mlp`` autoencoder with a 2-D latent, the per-point squared error, and, for
+  TWAE, lambda 0.1 (ltot's choice: the paper's 1 is set against 784 pixels, not 2 coordinates).
+  The data themselves are passed to ``ltot.train.train``; ``dataset`` is only a label here.
+  """
+  if family not in TOY_FAMILIES:
+    raise ValueError(f"family must be one of {TOY_FAMILIES}, got {family!r}")
+  if num_steps < 1 or num_train < 1:
+    raise ValueError(f"num_steps and num_train must be positive, got {num_steps} and {num_train}")
+  if family in ("wae", "twae"):
+    c = base("cpu", method=family, dataset="toy", arch="toy_mlp", latent_dim=2)
+    c.model.width = 1.0
+    if family == "wae":
+      c.wae = wae_section()
+    else:
+      c.twae = twae_section("sw", 10, recon_weight=1.0)
+      c.twae.lam, c.twae.cvt_samples = 0.1, 10_000
+  elif family == "ots_fit":
+    c = ots_fit("ots_fit-ring")
+    c.ots_fit.ots_steps, c.ots_fit.fit_steps = max(1, 2 * num_steps // 15), max(1, num_steps // 15)
+  else:
+    c = latent_ot_toy(f"{family}-moons")
+  if family not in ("wae", "twae"):
+    c.num_train = num_train
+  if family == "ae_ot":  # each iteration matches a noise batch to the whole target set
+    c.batch_size = num_train
+  c.num_steps, c.num_devices, c.dataset = num_steps, 1, "toy"
+  c.log_every = c.checkpoint_every = num_steps
+  c.eval_every = 0
+  return c

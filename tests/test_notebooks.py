@@ -13,6 +13,7 @@ SMALL = {
     "functional_api.ipynb": "STEPS = 50\nNUM_POINTS = 128\nNUM_PARTICLES = 64",
     "evaluation.ipynb": "STEPS = 20\nNUM_SAMPLES = 500\nWORKDIR = {tmp!r}",
     "twae_mnist.ipynb": "STEPS = 20\nCVT_SAMPLES = 5000\nWORKDIR = {tmp!r}",
+    "quickstart.ipynb": "STEPS = 30\nAE_OT_STEPS = 3\nNUM_POINTS = 128\nDATASETS = ('moons', 'ring')\nWORKDIR = {tmp!r}",
 }
 
 

@@ -16,37 +16,11 @@ Trained by experiments/reproduce/toy_ot_generators.py with ``ltot.train.train``.
 
 import ml_collections
 
-from ltot.configs import method_dataset
+from ltot import configs
 
-METHODS = ("otgen", "ottrans", "ae_ot")
-DATASETS = ("moons", "circles", "eight_gaussians")
+METHODS, DATASETS = configs.LATENT_TOY_METHODS, configs.LATENT_TOY_DATASETS
 PRESETS = tuple(f"{m}-{d}" for m in METHODS for d in DATASETS)
 
 
 def get_config(preset: str = "otgen-moons") -> ml_collections.ConfigDict:
-  method, dataset = method_dataset(preset, METHODS, DATASETS)
-  c = ml_collections.ConfigDict()
-  c.dataset = dataset
-  c.toy_noise = 0.05  # moons / circles: std of the Gaussian noise added to the curves
-  c.num_train = 256 if dataset == "eight_gaussians" else 2_000
-  c.seed = 0
-  c.num_devices = 1
-  c.num_steps = 10_000
-  c.log_every = 500
-  c.eval_every = 0
-  c.num_eval_examples = 1
-  c.checkpoint_every = 10_000
-  c.max_checkpoints = 1
-  c.nonfinite = "stop"
-  if method == "ae_ot":
-    c.method = "ae_ot"
-    c.batch_size = c.num_train
-    c.ae_ot = ml_collections.ConfigDict(dict(lam=0.0, code_dim=2, hidden=(512,) * 4, activation="relu",
-                                             lr=1e-2, b1=0.5, b2=0.999, autoencoder=""))
-  else:
-    c.method = "ot_gen"
-    c.batch_size = 128
-    c.ot_gen = ml_collections.ConfigDict(dict(variant=method, lam=0.0, noise="uniform", noise_dim=2, code_dim=2,
-                                              hidden=(512,) * 4, activation="leaky_relu", lr=3e-4, b1=0.9,
-                                              b2=0.999, autoencoder="", num_pairs=0))
-  return c
+  return configs.latent_ot_toy(preset)

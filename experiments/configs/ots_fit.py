@@ -26,40 +26,11 @@ Every key can be overridden (``--config.ots_fit.KEY=VALUE``).
 
 import ml_collections
 
-from ltot.configs import method_dataset
+from ltot import configs
 
-METHODS = ("ots_fit", "ots_fit_nonalternating")
-DATASETS = ("ring", "mnist")
+METHODS, DATASETS = configs.OTS_FIT_METHODS, configs.OTS_FIT_DATASETS
 PRESETS = tuple(f"{m}-{d}" for m in METHODS for d in DATASETS)
 
 
 def get_config(preset: str = "ots_fit-ring") -> ml_collections.ConfigDict:
-  method, dataset = method_dataset(preset, METHODS, DATASETS)
-  ring = dataset == "ring"
-  c = ml_collections.ConfigDict()
-  c.method = "ots_fit"
-  c.dataset = dataset
-  c.seed = 0
-  c.num_devices = 0
-  c.num_train = 2_000 if ring else 60_000  # ring: points drawn once from the seed
-  c.batch_size = 128 if ring else 64
-  rounds, ots_steps, fit_steps = (20, 1000, 500) if ring else (12, 200, 300)
-  c.num_steps = rounds * (ots_steps + fit_steps)
-  c.log_every = 100 if ring else 50
-  c.eval_every = 0
-  c.num_eval_examples = 2_000
-  c.num_fid_samples = 10_000
-  c.checkpoint_every = c.num_steps if ring else 1_000
-  c.max_checkpoints = 2
-  c.nonfinite = "stop"
-  c.model = ml_collections.ConfigDict(dict(width=1.0))  # the image generator's width multiplier
-  c.ots_fit = ml_collections.ConfigDict(dict(
-      generator="line" if ring else "mnist_mlp", hidden=(128, 128), out_dim=2, activation="relu",
-      noise="uniform" if ring else "gaussian", noise_dim=2 if ring else 32,
-      cost="sqeuclidean" if ring else "l1", psi_optimizer="sgd", psi_lr=1e-3 if ring else 1e-2,
-      ots_steps=ots_steps, fit_steps=fit_steps, ots_tol=0.0, alternate=method == "ots_fit",
-      subsample=() if ring else ((1, 0.01), (2, 0.1)), lr=3e-4 if ring else 1e-3, b1=0.9, b2=0.999, chunk=0))
-  if method == "ots_fit_nonalternating":  # the same budget: one OTS phase of all the OTS steps
-    c.ots_fit.ots_steps = rounds * ots_steps
-    c.ots_fit.subsample = ()
-  return c
+  return configs.ots_fit(preset)

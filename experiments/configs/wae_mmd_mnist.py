@@ -8,11 +8,10 @@ width, batch 100, 100 epochs, lr 1e-3 -> 5e-4 after 30 epochs -> 1e-4 after 50).
 
 import ml_collections
 
-from ltot.configs import base
+from ltot.configs import base, wae_section
 
 
 def get_config(preset: str = "cpu") -> ml_collections.ConfigDict:
   c = base(preset, method="wae")
-  c.wae = ml_collections.ConfigDict(dict(penalty="mmd", lam=10.0, kernel="imq", kernel_scales=(1.0,),
-                                         prior_var=1.0, recon_weight=1.0))
+  c.wae = wae_section()
   return c

@@ -68,8 +68,14 @@ class AutoencoderMethod:
     return self.apply(self.autoencoder.encoder, params["encoder"], stats["encoder"], x, train)
 
   def decoder_logits(self, params, stats, z, train: bool):
-    """Decoder logits [n, H, W, C] (images are their sigmoid) and the decoder's new statistics."""
+    """Decoder outputs [n, *image_shape] (``autoencoder.data_from_logits`` makes them data) and the
+    decoder's new statistics."""
     return self.apply(self.autoencoder.decoder, params["decoder"], stats["decoder"], z, train)
+
+  def squared_error(self, logits: jnp.ndarray, x: jnp.ndarray) -> jnp.ndarray:
+    """|x_i - G(z_i)|^2 per example [n] of decoder outputs ``logits`` and data x [n, *image_shape]."""
+    err = (self.autoencoder.data_from_logits(logits) - x) ** 2
+    return jnp.sum(err.reshape(err.shape[0], -1), axis=1)
 
   def extra_params(self, rng: jax.Array) -> dict[str, Any]:
     """Parameters besides the encoder's and decoder's (e.g. a latent discriminator)."""
@@ -87,21 +93,26 @@ class AutoencoderMethod:
     return TrainState.create(apply_fn=None, params=params, tx=self.tx, batch_stats=stats)
 
   def encode(self, state: TrainState, images: jnp.ndarray) -> jnp.ndarray:
-    """Codes [n, d] of images [n, H, W, C] (eval-mode BatchNorm; the mean for a Gaussian encoder)."""
+    """Codes [n, d] of data [n, *image_shape] (eval-mode BatchNorm; the mean for a Gaussian encoder)."""
     out = self.encoder_outputs(state.params, state.batch_stats, to_unit_float(images), False)[0]
     return out[:, :self.latent_dim]
 
   def decode(self, state: TrainState, z: jnp.ndarray) -> jnp.ndarray:
-    """Images [n, H, W, C] in [0, 1] from codes [n, d]."""
-    return jax.nn.sigmoid(self.decoder_logits(state.params, state.batch_stats, z, False)[0])
+    """Data [n, *image_shape] from codes [n, d] (images in [0, 1])."""
+    return self.autoencoder.data_from_logits(self.decoder_logits(state.params, state.batch_stats, z, False)[0])
+
+  def sample_with_source(self, state: TrainState, rng: jax.Array, num: int) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """(prior draws z [num, d], decoded G(z))."""
+    z = self.sample_prior(rng, num)
+    return z, self.decode(state, z)
 
   def sample(self, state: TrainState, rng: jax.Array, num: int) -> jnp.ndarray:
-    return self.decode(state, self.sample_prior(rng, num))
+    return self.sample_with_source(state, rng, num)[1]
 
   def reconstruct(self, state: TrainState, images: jnp.ndarray) -> jnp.ndarray:
     return self.decode(state, self.encode(state, images))
 
   def reconstruction_metrics(self, state: TrainState, x: jnp.ndarray) -> dict[str, jnp.ndarray]:
-    """recon_mse (per pixel) and recon_l2sq (per image) of x [n, H, W, C] in [0, 1]."""
+    """recon_mse (per coordinate: pixel) and recon_l2sq (per example) of x [n, *image_shape]."""
     err = (self.reconstruct(state, x) - x) ** 2
-    return {"recon_mse": jnp.mean(err), "recon_l2sq": jnp.mean(jnp.sum(err, axis=(1, 2, 3)))}
+    return {"recon_mse": jnp.mean(err), "recon_l2sq": jnp.mean(jnp.sum(err.reshape(err.shape[0], -1), axis=1))}

@@ -179,9 +179,14 @@ class LatentMap:
     """[num, d] generated codes (or points)."""
     return self.generate(state.params, self.sample_noise(rng, num))
 
+  def sample_with_source(self, state: TrainState, rng: jax.Array, num: int) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """(noise [num, k], its samples: decoded codes, or the generated points without an autoencoder)."""
+    noise = self.sample_noise(rng, num)
+    return noise, self.decoded(self.generate(state.params, noise))
+
   def sample(self, state: TrainState, rng: jax.Array, num: int) -> jnp.ndarray:
     """Images [num, H, W, C] in [0, 1] through the frozen decoder; points [num, d] without one."""
-    return self.decoded(self.sample_codes(state, rng, num))
+    return self.sample_with_source(state, rng, num)[1]
 
   def noise_paths(self, state: TrainState, rng: jax.Array, num_paths: int, steps: int) -> jnp.ndarray:
     """Samples along straight noise paths: [num_paths * steps, ...], row i from noise a_i to b_i.

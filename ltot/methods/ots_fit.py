@@ -239,9 +239,14 @@ class OTSFIT:
     return jax.lax.cond(state.in_ots, ots, fit, state)
 
   # -- Method protocol ------------------------------------------------------------------
+  def sample_with_source(self, state: OTSFITState, rng: jax.Array, num: int) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """(noise [num, k], the generator's images [num, H, W, C] in [0, 1] or points [num, d])."""
+    noise = self.sample_noise(rng, num)
+    return noise, self.generate(state, state.gen.params, noise)
+
   def sample(self, state: OTSFITState, rng: jax.Array, num: int) -> jnp.ndarray:
     """Images [num, H, W, C] in [0, 1], or points [num, d]."""
-    return self.generate(state, state.gen.params, self.sample_noise(rng, num))
+    return self.sample_with_source(state, rng, num)[1]
 
   def reconstruct(self, state, images):
     raise ValueError("OTS/FIT trains a generator alone: it has no encoder to reconstruct with")

@@ -156,7 +156,7 @@ class TWAE(AutoencoderMethod):
     """(loss, (metrics, new_stats)) of this device's share x of a batch whose prior sample is z_prior [n, d]."""
     z, enc_stats = self.encoder_outputs(params, stats, x, True)
     logits, dec_stats = self.decoder_logits(params, stats, z, True)
-    recon = jnp.mean(jnp.sum((jax.nn.sigmoid(logits) - x) ** 2, axis=(1, 2, 3)))
+    recon = jnp.mean(self.squared_error(logits, x))
     penalty = self.sample_penalty(gather(z), z_prior, rng)
     new_stats = {"encoder": enc_stats["batch_stats"], "decoder": dec_stats["batch_stats"]}
     return self.recon_weight * recon + self.lam * penalty, ({"recon": recon, "penalty": penalty}, new_stats)

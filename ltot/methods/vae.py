@@ -31,14 +31,6 @@ def gaussian_kl(mean: jnp.ndarray, logvar: jnp.ndarray) -> jnp.ndarray:
   return 0.5 * jnp.sum(mean**2 + jnp.exp(logvar) - 1.0 - logvar, axis=-1)
 
 
-def negative_log_likelihood(logits: jnp.ndarray, x: jnp.ndarray, likelihood: str, decoder_var: float) -> jnp.ndarray:
-  """-log p(x | z) per image [n] from decoder logits [n, H, W, C] (constants dropped for "gaussian")."""
-  axes = tuple(range(1, x.ndim))
-  if likelihood == "bernoulli":  # cross-entropy, stable in the logits
-    return jnp.sum(jax.nn.softplus(logits) - x * logits, axis=axes)
-  return jnp.sum((jax.nn.sigmoid(logits) - x) ** 2, axis=axes) / (2.0 * decoder_var)
-
-
 @dataclasses.dataclass(frozen=True)
 class VAE(AutoencoderMethod):
   """VAE; implements ``ltot.train.Method``. The autoencoder's encoder must have ``outputs=2``.
@@ -61,6 +53,16 @@ class VAE(AutoencoderMethod):
       raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
     if not self.decoder_var > 0 or self.beta < 0:
       raise ValueError(f"need decoder_var > 0 and beta >= 0; got {self.decoder_var}, {self.beta}")
+    if self.likelihood == "bernoulli" and self.autoencoder.output != "sigmoid":
+      raise ValueError(f"the Bernoulli likelihood needs data in [0, 1] (a sigmoid output), but the decoder's "
+                       f"output is {self.autoencoder.output!r}: use likelihood='gaussian'")
+
+  def negative_log_likelihood(self, logits: jnp.ndarray, x: jnp.ndarray) -> jnp.ndarray:
+    """-log p(x | z) per example [n] from decoder outputs [n, *image_shape] (constants dropped for "gaussian")."""
+    if self.likelihood == "bernoulli":  # cross-entropy, stable in the logits
+      ce = jax.nn.softplus(logits) - x * logits
+      return jnp.sum(ce.reshape(ce.shape[0], -1), axis=1)
+    return self.squared_error(logits, x) / (2.0 * self.decoder_var)
 
   def loss(self, params, stats, x: jnp.ndarray, rng: jax.Array):
     """(loss, (metrics, new_stats)) on this device's images x in [0, 1], under the named axis AXIS."""
@@ -69,7 +71,7 @@ class VAE(AutoencoderMethod):
     noise = device_share(lambda k, n: jax.random.normal(k, (n, self.latent_dim)), rng, x.shape[0])
     z = mean + jnp.exp(0.5 * logvar) * noise
     logits, dec_stats = self.decoder_logits(params, stats, z, True)
-    nll = jnp.mean(negative_log_likelihood(logits, x, self.likelihood, self.decoder_var))
+    nll = jnp.mean(self.negative_log_likelihood(logits, x))
     kl = jnp.mean(gaussian_kl(mean, logvar))
     new_stats = {"encoder": enc_stats["batch_stats"], "decoder": dec_stats["batch_stats"]}
     return nll + self.beta * kl, ({"nll": nll, "kl": kl}, new_stats)
@@ -84,7 +86,7 @@ class VAE(AutoencoderMethod):
     mean, logvar = out[:, :self.latent_dim], out[:, self.latent_dim:]
     z = mean + jnp.exp(0.5 * logvar) * jax.random.normal(rng, mean.shape)
     logits = self.decoder_logits(state.params, state.batch_stats, z, False)[0]
-    nll = negative_log_likelihood(logits, x, self.likelihood, self.decoder_var)
+    nll = self.negative_log_likelihood(logits, x)
     kl = gaussian_kl(mean, logvar)
     return {**self.reconstruction_metrics(state, x), "neg_elbo": jnp.mean(nll + kl), "kl": jnp.mean(kl)}
 

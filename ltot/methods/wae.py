@@ -117,7 +117,7 @@ class WAE(AutoencoderMethod):
     """
     z, enc_stats = self.encoder_outputs(params, stats, x, True)
     logits, dec_stats = self.decoder_logits(params, stats, z, True)
-    recon = jnp.mean(jnp.sum((jax.nn.sigmoid(logits) - x) ** 2, axis=(1, 2, 3)))
+    recon = jnp.mean(self.squared_error(logits, x))
     prior_rng, penalty_rng = jax.random.split(rng)
     metrics = {"recon": recon}
     if self.penalty == "gan":

@@ -11,7 +11,12 @@ name               source
                    Conv64-128-256-512 -> Conv64; z -> FSConv512-256-128-64 -> FSConv3
 ``mnist_mlp``      fully connected MNIST autoencoder of AE-OTgen / AE-OT (the papers
                    give no widths; ltot uses 784-1024-512-256-d and its mirror)
+``toy_mlp``        2-D points (ltot.data.toy) rather than images: 2-128-128-128-d and
+                   its mirror with an identity output (ltot's choice, for the toys)
 =================  =============================================================
+
+Image decoders output logits whose sigmoid is the image in [0, 1] (``output="sigmoid"``);
+``toy_mlp`` outputs the points themselves (``output="identity"``).
 
 ``width`` scales every hidden width (``width=0.125`` turns Conv128.. into Conv16..)
 so the same topology trains on a laptop CPU.
@@ -22,19 +27,33 @@ from __future__ import annotations
 import dataclasses
 
 import flax.linen as nn
+import jax
+import jax.numpy as jnp
 
 from ltot.nn.modules import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
 
-__all__ = ["Autoencoder", "ARCHITECTURES", "make_autoencoder"]
+__all__ = ["Autoencoder", "ARCHITECTURES", "OUTPUTS", "make_autoencoder"]
+
+OUTPUTS = {"sigmoid": jax.nn.sigmoid, "identity": lambda logits: logits}
 
 
 @dataclasses.dataclass(frozen=True)
 class Autoencoder:
-  """An encoder/decoder pair and the image shape [H, W, C] they expect."""
+  """An encoder/decoder pair, the shape of one example they expect ([H, W, C] for images,
+  [2] for points) and how decoder outputs become data: ``output`` names an ``OUTPUTS`` entry."""
 
   encoder: nn.Module
   decoder: nn.Module
-  image_shape: tuple[int, int, int]
+  image_shape: tuple[int, ...]
+  output: str = "sigmoid"
+
+  def __post_init__(self):
+    if self.output not in OUTPUTS:
+      raise ValueError(f"output must be one of {sorted(OUTPUTS)}, got {self.output!r}")
+
+  def data_from_logits(self, logits: jnp.ndarray) -> jnp.ndarray:
+    """Data [n, *image_shape] from decoder outputs of the same shape."""
+    return OUTPUTS[self.output](logits)
 
 
 def _scale(widths, width: float) -> tuple[int, ...]:
@@ -66,11 +85,18 @@ def _mnist_mlp(latent_dim, width, outputs, axis_name):
                      MLPDecoder(hidden[::-1], (28, 28, 1)), (28, 28, 1))
 
 
+def _toy_mlp(latent_dim, width, outputs, axis_name):
+  del axis_name  # no BatchNorm
+  hidden = _scale((128, 128, 128), width)
+  return Autoencoder(MLPEncoder(hidden, latent_dim, outputs), MLPDecoder(hidden, (2,)), (2,), "identity")
+
+
 ARCHITECTURES = {
     "mnist_conv": _mnist_conv,
     "celeba_a": _celeba_a,
     "celeba_b": _celeba_b,
     "mnist_mlp": _mnist_mlp,
+    "toy_mlp": _toy_mlp,
 }
 
 

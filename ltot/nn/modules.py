@@ -12,6 +12,7 @@ the method chooses the output distribution.
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import flax.linen as nn
@@ -221,14 +222,13 @@ class MLPEncoder(nn.Module):
 
 
 class MLPDecoder(nn.Module):
-  """Fully connected decoder: [N, latent] -> MLP -> [N, *image_shape] logits."""
+  """Fully connected decoder: [N, latent] -> MLP -> [N, *image_shape] logits (any example shape)."""
 
   hidden: Sequence[int]
-  image_shape: tuple[int, int, int]
+  image_shape: tuple[int, ...]
   activation: str = "relu"
 
   @nn.compact
   def __call__(self, z: jnp.ndarray, train: bool = False) -> jnp.ndarray:
     del train
-    h, w, c = self.image_shape
-    return MLP(self.hidden, h * w * c, self.activation)(z).reshape(z.shape[0], h, w, c)
+    return MLP(self.hidden, math.prod(self.image_shape), self.activation)(z).reshape(z.shape[0], *self.image_shape)

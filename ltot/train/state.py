@@ -45,7 +45,11 @@ class Method(Protocol):
     """One optimisation step: ``state, batch, rng -> state, metrics`` (metrics reduced over devices)."""
 
   def sample(self, state: Any, rng: jax.Array, num: int) -> jnp.ndarray:
-    """``num`` generated images [num, H, W, C] in [0, 1] (single device)."""
+    """``num`` generated images [num, H, W, C] in [0, 1], or points [num, d] (single device)."""
+
+  def sample_with_source(self, state: Any, rng: jax.Array, num: int) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """(source [num, k], samples): the generator as a map, from the prior or noise draws it is
+    fed to what it makes of them; ``sample`` returns the second part with the same key."""
 
   def reconstruct(self, state: Any, images: jnp.ndarray) -> jnp.ndarray:
     """Reconstructions of ``images`` [n, H, W, C] (uint8 or [0, 1] floats), in [0, 1]."""

@@ -1,3 +1,5 @@
+import dataclasses
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -44,6 +46,9 @@ def _expected(name, d):
         + conv_bn(4, 256, 512) + conv(4, 512, d)
     dec = conv_bn(4, d, 512) + conv_bn(4, 512, 256) + conv_bn(4, 256, 128) \
         + conv_bn(4, 128, 64) + conv(4, 64, 3)
+  elif name == "toy_mlp":
+    enc = dense(2, 128) + dense(128, 128) + dense(128, 128) + dense(128, d)
+    dec = dense(d, 128) + dense(128, 128) + dense(128, 128) + dense(128, 2)
   else:
     enc = dense(784, 1024) + dense(1024, 512) + dense(512, 256) + dense(256, d)
     dec = dense(d, 256) + dense(256, 512) + dense(512, 1024) + dense(1024, 784)
@@ -51,7 +56,8 @@ def _expected(name, d):
 
 
 @pytest.mark.parametrize("name,shape,d", [("mnist_conv", (28, 28, 1), 8), ("celeba_a", (64, 64, 3), 64),
-                                          ("celeba_b", (64, 64, 3), 64), ("mnist_mlp", (28, 28, 1), 8)])
+                                          ("celeba_b", (64, 64, 3), 64), ("mnist_mlp", (28, 28, 1), 8),
+                                          ("toy_mlp", (2,), 2)])
 def test_shapes_and_parameter_counts(name, shape, d):
   ae = make_autoencoder(name, d)
   assert ae.image_shape == shape
@@ -63,6 +69,16 @@ def test_shapes_and_parameter_counts(name, shape, d):
   out = jax.eval_shape(lambda v: ae.decoder.apply(v, jnp.zeros((2, d))), dec)
   assert out.shape == (2,) + shape
   assert (_count(enc["params"]), _count(dec["params"])) == _expected(name, d)
+  assert ae.output == ("identity" if name == "toy_mlp" else "sigmoid")
+
+
+def test_outputs_map_logits_to_data():
+  logits = jnp.array([[-3.0, 0.0, 2.5]])
+  np.testing.assert_allclose(make_autoencoder("toy_mlp", 2).data_from_logits(logits), logits)
+  np.testing.assert_allclose(make_autoencoder("mnist_mlp", 2).data_from_logits(logits), 1 / (1 + np.exp(-logits)),
+                             rtol=1e-6)
+  with pytest.raises(ValueError, match="output must be one of"):
+    dataclasses.replace(make_autoencoder("toy_mlp", 2), output="tanh")
 
 
 def test_width_knob_and_gaussian_encoder():
