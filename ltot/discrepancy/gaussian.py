@@ -18,6 +18,11 @@ def nuclear_norm(m: jnp.ndarray) -> jnp.ndarray:
   relative tolerance: exact where m has full rank, and a subgradient (instead of
   the NaNs SVD's derivative gives at repeated or zero singular values) where it
   does not, e.g. for centred samples with n < d.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> float(nuclear_norm(jnp.array([[3.0, 0.0], [0.0, -4.0]])))
+    7.0
   """
   return jnp.sum(jnp.linalg.svd(m, compute_uv=False))
 
@@ -41,6 +46,13 @@ def gaussian_w2(x: jnp.ndarray, y: jnp.ndarray, *, rng=None) -> jnp.ndarray:
   differentiable when the batch is smaller than the dimension. With more points
   than dimensions, A B^T has the singular values of R_A R_B^T (thin QR factors,
   [d, d]), which is used instead. ``rng`` is unused.
+
+  Example:
+    >>> import jax, jax.numpy as jnp
+    >>> x = jax.random.normal(jax.random.key(0), (4000, 2))
+    >>> # y = 2x + m: |m|^2 + tr(S_x + 4 S_x - 2 (4 S_x^2)^(1/2)) = 9 + 2, up to sampling
+    >>> round(float(gaussian_w2(x, 2.0 * x + jnp.array([3.0, 0.0]))), 1)
+    11.1
   """
   del rng
   x, y = jnp.asarray(x), jnp.asarray(y)

@@ -75,6 +75,12 @@ def frechet_distance(feats_a, feats_b) -> float:
     feats_a, feats_b: arrays [n, k] (n >= 2) or ``FeatureStatistics`` of k features.
   Returns:
     the distance as a Python float (>= 0 up to rounding).
+
+  Example:
+    >>> import numpy as np
+    >>> a = np.random.default_rng(0).normal(size=(20_000, 2))
+    >>> round(frechet_distance(a, a + [2.0, 0.0]), 2)  # a mean shift of 2: 4
+    4.0
   """
   a = feats_a if isinstance(feats_a, FeatureStatistics) else FeatureStatistics.of(feats_a)
   b = feats_b if isinstance(feats_b, FeatureStatistics) else FeatureStatistics.of(feats_b)
@@ -95,6 +101,12 @@ def inception_score(logits, splits: int = 10) -> tuple[float, float]:
   parts, the score is computed in each (p(y) = the part's mean prediction) and the
   mean and standard deviation over parts are returned. Works in float64 from
   log-softmax, so confident predictions do not underflow.
+
+  Example:
+    >>> import numpy as np
+    >>> mean, std = inception_score(np.eye(10)[np.arange(1000) % 10] * 50.0, splits=1)
+    >>> round(mean, 2), std  # confident and balanced over 10 classes: 10
+    (10.0, 0.0)
   """
   logp = np.asarray(logits, np.float64)
   if logp.ndim != 2 or logp.shape[1] < 2:
@@ -113,7 +125,13 @@ def inception_score(logits, splits: int = 10) -> tuple[float, float]:
 
 
 def class_histogram(labels, num_classes: int) -> np.ndarray:
-  """Fraction of ``labels`` [n] (ints in [0, num_classes)) in each class: float64 [num_classes]."""
+  """Fraction of ``labels`` [n] (ints in [0, num_classes)) in each class: float64 [num_classes].
+
+  Example:
+    >>> import numpy as np
+    >>> class_histogram(np.array([0, 1, 1, 3]), 4).tolist()
+    [0.25, 0.5, 0.0, 0.25]
+  """
   labels = np.asarray(labels)
   if labels.ndim != 1 or labels.size == 0 or not np.issubdtype(labels.dtype, np.integer):
     raise ValueError(f"labels must be a non-empty integer array [n], got {labels.dtype} {labels.shape}")
@@ -128,6 +146,12 @@ def mode_kl(generated_hist, data_hist, num_generated: int) -> float:
   The generated histogram is smoothed with half a count per class (Jeffreys prior) so a
   missing class gives a large finite value, log(p_data * 2 num_generated) per unit of
   data mass, rather than infinity; 0 means the same class proportions.
+
+  Example:
+    >>> import numpy as np
+    >>> data = np.full(4, 0.25)
+    >>> round(mode_kl(data, data, 1000), 4), mode_kl(np.array([0.5, 0.5, 0.0, 0.0]), data, 1000) > 1
+    (0.0, True)
   """
   q, p = np.asarray(generated_hist, np.float64), np.asarray(data_hist, np.float64)
   if q.shape != p.shape or q.ndim != 1:

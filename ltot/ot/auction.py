@@ -250,6 +250,14 @@ def transport(cost: jnp.ndarray, capacity: int, *, epsilon: float | None = None)
   most capacity * m * epsilon); by default 1 / (capacity * m + 1) for integer costs,
   which makes the result exactly optimal, else the float resolution of the cost range.
   Jittable with ``capacity`` static.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> sol = transport(jnp.array([[0.0, 4.0], [1.0, 3.0], [5.0, 0.0]]), capacity=2)
+    >>> sol.labels.tolist()  # rows 0 and 1 share column 0
+    [0, 0, 1]
+    >>> float(jnp.array([[0.0, 4.0], [1.0, 3.0], [5.0, 0.0]])[jnp.arange(3), sol.labels].sum())  # the least total cost
+    1.0
   """
   cost, capacity = check_hitchcock(cost, capacity)
   n, m = cost.shape
@@ -262,14 +270,27 @@ def transport(cost: jnp.ndarray, capacity: int, *, epsilon: float | None = None)
 
 
 def assignment(cost: jnp.ndarray) -> jnp.ndarray:
-  """Exact minimum-cost perfect matching of cost [n, n]: row i goes to column perm[i] (int32 [n])."""
+  """Exact minimum-cost perfect matching of cost [n, n]: row i goes to column perm[i] (int32 [n]).
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> assignment(jnp.array([[4.0, 1.0], [2.0, 3.0]])).tolist()
+    [1, 0]
+  """
   if jnp.ndim(cost) == 2 and jnp.shape(cost)[0] != jnp.shape(cost)[1]:
     raise ValueError(f"cost must be square [n, n], got {jnp.shape(cost)}")
   return transport(cost, 1).labels
 
 
 def balanced_assignment(cost: jnp.ndarray, capacity: int) -> jnp.ndarray:
-  """Exact solution labels [N] of TWAE eq. 17 on cost [N, m]: <= capacity rows per column, least total cost."""
+  """Exact solution labels [N] of TWAE eq. 17 on cost [N, m]: <= capacity rows per column, least total cost.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> cost = jnp.array([[0.0, 9.0], [1.0, 9.0], [2.0, 9.0], [9.0, 0.0]])
+    >>> balanced_assignment(cost, 2).tolist()  # column 0 takes at most 2 rows
+    [0, 0, 1, 1]
+  """
   return transport(cost, capacity).labels
 
 
@@ -278,6 +299,14 @@ def kantorovich_potentials(x: jnp.ndarray, y: jnp.ndarray) -> tuple[jnp.ndarray,
 
   Feasible, h_y[j] - h_x[i] <= c_ij, and mean(h_y) - mean(h_x) equals the primal OT cost
   mean_i c_{i, perm(i)} up to the auction's certificate.
+
+  Example:
+    >>> import jax, jax.numpy as jnp
+    >>> x, y = jax.random.normal(jax.random.key(0), (2, 8, 3))
+    >>> hx, hy = kantorovich_potentials(x, y)
+    >>> cost = 0.5 * jnp.sum((x[:, None] - y[None]) ** 2, -1)
+    >>> bool(jnp.all(hy[None, :] - hx[:, None] <= cost + 1e-5))  # dual feasible
+    True
   """
   x, y = check_paired(x, y)
   cost = 0.5 * pairwise_sq_dists(x, y)

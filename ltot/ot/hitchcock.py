@@ -100,6 +100,12 @@ def lcm(cost: jnp.ndarray, capacity: int) -> jnp.ndarray:
   """Labels [N] int32 of TWAE's least cost method on cost [N, m] (finite), ``capacity`` rows per column.
 
   Requires N <= capacity * m. Jittable (``capacity`` static).
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> cost = jnp.array([[0.0, 9.0], [1.0, 9.0], [2.0, 9.0], [9.0, 0.0]])
+    >>> lcm(cost, 2).tolist()  # cheapest cells first, each column filled to capacity 2
+    [0, 0, 1, 1]
   """
   cost, capacity = check_hitchcock(cost, capacity)
   return _lcm(cost, capacity)

@@ -24,7 +24,15 @@ E8_SCALE = (math.pi**4 / 24 / 241) ** (1 / 8)  # lambda, ~0.6006; pi^4 / 24 is t
 
 
 def e8_roots() -> np.ndarray:
-  """The 240 roots of E8 [240, 8] float64: (+-1, +-1, 0^6) in all positions, and (+-1/2)^8 with an even number of minus signs."""
+  """The 240 roots of E8 [240, 8] float64: (+-1, +-1, 0^6) in all positions, and (+-1/2)^8 with an
+  even number of minus signs.
+
+  Example:
+    >>> import numpy as np
+    >>> r = e8_roots()
+    >>> r.shape, set(np.round(np.linalg.norm(r, axis=1) ** 2, 6).tolist())  # 240 roots of norm^2 2
+    ((240, 8), {2.0})
+  """
   integer = []
   for i, j in itertools.combinations(range(8), 2):
     for si, sj in itertools.product((1.0, -1.0), repeat=2):
@@ -36,5 +44,11 @@ def e8_roots() -> np.ndarray:
 
 
 def e8_tessellation(dtype=jnp.float32) -> jnp.ndarray:
-  """Generators [241, 8]: the origin, then E8_SCALE * the 240 roots; all 241 regions of the unit ball have equal volume."""
+  """Generators [241, 8]: the origin, then E8_SCALE * the 240 roots; all 241 regions of the unit ball have equal volume.
+
+  Example:
+    >>> g = e8_tessellation()
+    >>> g.shape, g[0].tolist() == [0.0] * 8
+    ((241, 8), True)
+  """
   return jnp.asarray(np.vstack([np.zeros((1, 8)), E8_SCALE * e8_roots()]), dtype)

@@ -18,7 +18,13 @@ SAMPLERS = ("exact", "capacity")
 
 
 def region_masses(labels: jnp.ndarray, num_regions: int) -> jnp.ndarray:
-  """Fraction [m] of the labels [n] in each region."""
+  """Fraction [m] of the labels [n] in each region.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> region_masses(jnp.array([0, 2, 2, 2]), 3).tolist()
+    [0.25, 0.0, 0.75]
+  """
   return jnp.bincount(labels, length=num_regions) / labels.shape[0]
 
 
@@ -65,6 +71,13 @@ def sample_regions(rng: jax.Array, generators: jnp.ndarray, per_region: int, *, 
     generators (``ltot.ot.balanced_assignment`` on squared distances). All points together are
     exactly uniform on the ball, but points near a boundary can be moved to a neighbouring
     region, so each region's batch is only approximately uniform on that region.
+
+  Example:
+    >>> import jax, jax.numpy as jnp
+    >>> gens = jnp.array([[-0.5, 0.0], [0.5, 0.0]])
+    >>> s = sample_regions(jax.random.key(0), gens, 100)
+    >>> s.shape, bool(jnp.all(s[0, :, 0] <= 0.0)), bool(jnp.all(s[1, :, 0] >= 0.0))  # each in its half-disk
+    ((2, 100, 2), True, True)
   """
   generators = jnp.asarray(generators)
   check_points("generators", generators)
