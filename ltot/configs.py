@@ -32,6 +32,13 @@ OTS_FIT_DATASETS = ("ring", "mnist")
 
 def base(preset: str, *, method: str, dataset: str = "mnist", arch: str = "mnist_conv",
          latent_dim: int = 8) -> ml_collections.ConfigDict:
+  """The shared keys of a run config: loop, net (``arch`` at the preset's width) and Adam (see the module doc).
+
+  Example:
+    >>> c = base('cpu', method='wae')
+    >>> c.batch_size, c.num_steps, c.model.arch, c.model.width
+    (100, 2400, 'mnist_conv', 0.0625)
+  """
   if preset not in PRESETS:
     raise ValueError(f"preset must be one of {PRESETS}, got {preset!r}")
   paper = preset == "paper"
@@ -57,7 +64,13 @@ def base(preset: str, *, method: str, dataset: str = "mnist", arch: str = "mnist
 
 def twae_section(penalty: str, num_regions: int, *, tessellation: str = "cvt", assign: str = "lcm",
                  alpha: float = 0.0, recon_weight: float = 1.0) -> ml_collections.ConfigDict:
-  """The ``twae`` section: the penalty with the paper's lambda and options, the tessellation and assignment."""
+  """The ``twae`` section: the penalty with the paper's lambda and options, the tessellation and assignment.
+
+  Example:
+    >>> s = twae_section('gw', 10)
+    >>> s.lam, s.num_regions, s.assign
+    (0.01, 10, 'lcm')
+  """
   if penalty not in PENALTY_LAMBDA:
     raise ValueError(f"penalty must be one of {sorted(PENALTY_LAMBDA)}, got {penalty!r}")
   return ml_collections.ConfigDict(dict(
@@ -68,7 +81,13 @@ def twae_section(penalty: str, num_regions: int, *, tessellation: str = "cvt", a
 
 def celeba_schedule(c: ml_collections.ConfigDict, epochs: int, *, per_step: int = 100) -> ml_collections.ConfigDict:
   """WAE paper App. E, CelebA: Adam lr 1e-4 -> 5e-5 after 30 epochs -> 1e-5 after 50, ``epochs`` epochs
-  of ``per_step`` images per update; evaluation and checkpoints every 5,000 updates."""
+  of ``per_step`` images per update; evaluation and checkpoints every 5,000 updates.
+
+  Example:
+    >>> c = celeba_schedule(base('paper', method='wae', dataset='celeb_a'), epochs=55)
+    >>> c.optim.lr, c.num_steps
+    (0.0001, 89485)
+  """
   c.optim.lr = 1e-4
   c.num_steps = epochs * (CELEBA_TRAIN // per_step)
   c.eval_every = c.checkpoint_every = 5_000
@@ -76,7 +95,12 @@ def celeba_schedule(c: ml_collections.ConfigDict, epochs: int, *, per_step: int 
 
 
 def method_dataset(preset: str, methods: tuple[str, ...], datasets: tuple[str, ...]) -> tuple[str, str]:
-  """(method, dataset) of a "METHOD-DATASET" preset, checked against the allowed names."""
+  """(method, dataset) of a "METHOD-DATASET" preset, checked against the allowed names.
+
+  Example:
+    >>> method_dataset('otgen-moons', ('otgen', 'ae_ot'), ('moons', 'ring'))
+    ('otgen', 'moons')
+  """
   method, _, dataset = preset.partition("-")
   if method not in methods or dataset not in datasets:
     raise ValueError(f"preset must be METHOD-DATASET with METHOD in {methods} and DATASET in {datasets}, "
@@ -85,13 +109,25 @@ def method_dataset(preset: str, methods: tuple[str, ...], datasets: tuple[str, .
 
 
 def wae_section(**overrides) -> ml_collections.ConfigDict:
-  """The ``wae`` section of WAE-MMD (WAE paper, MNIST): IMQ kernel with C = 2 d sigma^2, lambda 10."""
+  """The ``wae`` section of WAE-MMD (WAE paper, MNIST): IMQ kernel with C = 2 d sigma^2, lambda 10.
+
+  Example:
+    >>> s = wae_section(lam=1.0)
+    >>> s.penalty, s.kernel, s.lam
+    ('mmd', 'imq', 1.0)
+  """
   return ml_collections.ConfigDict(dict(dict(penalty="mmd", lam=10.0, kernel="imq", kernel_scales=(1.0,),
                                              prior_var=1.0, recon_weight=1.0), **overrides))
 
 
 def latent_ot_toy(preset: str = "otgen-moons") -> ml_collections.ConfigDict:
-  """The config of experiments/configs/latent_ot_toy.py (its docstring explains the presets)."""
+  """The config of experiments/configs/latent_ot_toy.py (its docstring explains the presets).
+
+  Example:
+    >>> c = latent_ot_toy('ae_ot-eight_gaussians')
+    >>> c.method, c.num_train, c.batch_size, c.ae_ot.hidden
+    ('ae_ot', 256, 256, (512, 512, 512, 512))
+  """
   method, dataset = method_dataset(preset, LATENT_TOY_METHODS, LATENT_TOY_DATASETS)
   c = ml_collections.ConfigDict()
   c.dataset = dataset
@@ -121,7 +157,13 @@ def latent_ot_toy(preset: str = "otgen-moons") -> ml_collections.ConfigDict:
 
 
 def ots_fit(preset: str = "ots_fit-ring") -> ml_collections.ConfigDict:
-  """The config of experiments/configs/ots_fit.py (its docstring explains the presets and choices)."""
+  """The config of experiments/configs/ots_fit.py (its docstring explains the presets and choices).
+
+  Example:
+    >>> c = ots_fit('ots_fit-ring')
+    >>> c.num_steps, c.ots_fit.ots_steps, c.ots_fit.fit_steps, c.ots_fit.generator
+    (30000, 1000, 500, 'line')
+  """
   method, dataset = method_dataset(preset, OTS_FIT_METHODS, OTS_FIT_DATASETS)
   ring = dataset == "ring"
   c = ml_collections.ConfigDict()
@@ -164,6 +206,11 @@ def toy(family: str, num_steps: int, num_train: int = 2_000) -> ml_collections.C
   round): the ``toy_mlp`` autoencoder with a 2-D latent, the per-point squared error, and, for
   TWAE, lambda 0.1 (ltot's choice: the paper's 1 is set against 784 pixels, not 2 coordinates).
   The data themselves are passed to ``ltot.train.train``; ``dataset`` is only a label here.
+
+  Example:
+    >>> c = toy('twae', 500)
+    >>> c.method, c.model.arch, c.num_steps, c.twae.num_regions, c.twae.lam
+    ('twae', 'toy_mlp', 500, 10, 0.1)
   """
   if family not in TOY_FAMILIES:
     raise ValueError(f"family must be one of {TOY_FAMILIES}, got {family!r}")

@@ -12,7 +12,13 @@ __all__ = ["image_grid", "plot_tessellation", "region_image", "save_image_grid"]
 
 
 def image_grid(images: np.ndarray, ncol: int | None = None, pad: int = 1) -> np.ndarray:
-  """Tiles images [N, H, W, C] in [0, 1] into one uint8 [rows*(H+pad)+pad, cols*(W+pad)+pad, C] array."""
+  """Tiles images [N, H, W, C] in [0, 1] into one uint8 [rows*(H+pad)+pad, cols*(W+pad)+pad, C] array.
+
+  Example:
+    >>> import numpy as np
+    >>> image_grid(np.zeros((6, 28, 28, 1)), ncol=3).shape  # 2 rows of 3, 1-pixel padding
+    (59, 88, 1)
+  """
   images = np.asarray(images, np.float32)
   if images.ndim != 4:
     raise ValueError(f"images must have shape [N, H, W, C], got {images.shape}")
@@ -27,13 +33,28 @@ def image_grid(images: np.ndarray, ncol: int | None = None, pad: int = 1) -> np.
 
 
 def save_image_grid(images: np.ndarray, path: str | os.PathLike, ncol: int | None = None) -> None:
-  """Writes ``image_grid(images, ncol)`` to ``path`` (PNG)."""
+  """Writes ``image_grid(images, ncol)`` to ``path`` (PNG).
+
+  Example:
+    >>> import os, tempfile, numpy as np
+    >>> path = os.path.join(tempfile.mkdtemp(), 'grid.png')
+    >>> save_image_grid(np.random.default_rng(0).uniform(size=(4, 8, 8, 3)), path)
+    >>> os.path.getsize(path) > 0
+    True
+  """
   grid = image_grid(images, ncol)
   Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(path)
 
 
 def region_image(generators: np.ndarray, resolution: int = 400) -> np.ndarray:
-  """Region index [resolution, resolution] int32 of a grid over [-1, 1]^2 (row 0 at y = 1), -1 outside the unit disk."""
+  """Region index [resolution, resolution] int32 of a grid over [-1, 1]^2 (row 0 at y = 1), -1 outside the unit disk.
+
+  Example:
+    >>> import numpy as np
+    >>> img = region_image(np.array([[-0.5, 0.0], [0.5, 0.0]]), resolution=50)
+    >>> img.shape
+    (50, 50)
+  """
   from ltot.tessellation import assign_regions  # viz sits on top of the library; import on use keeps it light
 
   generators = np.asarray(generators)
@@ -48,7 +69,16 @@ def region_image(generators: np.ndarray, resolution: int = 400) -> np.ndarray:
 
 def plot_tessellation(generators: np.ndarray, *, ax=None, samples: np.ndarray | None = None, resolution: int = 400):
   """Draws the Voronoi regions of 2-D generators [m, 2] inside the unit disk, the generators, and
-  optionally samples [..., 2]; returns the matplotlib Axes."""
+  optionally samples [..., 2]; returns the matplotlib Axes.
+
+  Example:
+    >>> import matplotlib
+    >>> matplotlib.use('Agg')
+    >>> import numpy as np
+    >>> ax = plot_tessellation(np.array([[-0.5, 0.0], [0.5, 0.0]]), resolution=50)
+    >>> type(ax).__name__
+    'Axes'
+  """
   import matplotlib.pyplot as plt
 
   regions = region_image(generators, resolution)

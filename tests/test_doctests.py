@@ -1,5 +1,5 @@
-"""The examples in ltot's docstrings run and print what they say, and every public function of
-the functional packages (ot, discrepancy, tessellation, metrics) has one."""
+"""The examples in ltot's docstrings run and print what they say, and every public function
+(the ``__all__`` of each package below) has one."""
 
 import doctest
 import importlib
@@ -10,7 +10,9 @@ import pytest
 import ltot
 
 MODULES = sorted(m.name for m in pkgutil.walk_packages(ltot.__path__, "ltot."))
-FUNCTIONAL = ("ltot.ot", "ltot.discrepancy", "ltot.tessellation", "ltot.metrics")
+PACKAGES = ("ltot.configs", "ltot.data", "ltot.discrepancy", "ltot.methods", "ltot.metrics", "ltot.metrics.classifier",
+            "ltot.metrics.evaluation", "ltot.metrics.inception", "ltot.nn", "ltot.ot", "ltot.tessellation", "ltot.train",
+            "ltot.viz")
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -23,7 +25,7 @@ def test_docstring_examples(name):
   assert runner.failures == 0, "".join(report)
 
 
-@pytest.mark.parametrize("package", FUNCTIONAL)
+@pytest.mark.parametrize("package", PACKAGES)
 def test_public_functions_have_examples(package):
   module = importlib.import_module(package)
   public = {name: getattr(module, name) for name in module.__all__}

@@ -36,6 +36,11 @@ def center_crop_resize(image: np.ndarray, crop: int | None, size: int) -> np.nda
 
   The WAE/TWAE CelebA preprocessing is ``crop=140, size=64``. Resizing is PIL's
   bilinear filter with antialiasing, on the uint8 image.
+
+  Example:
+    >>> import numpy as np
+    >>> center_crop_resize(np.zeros((218, 178, 3), np.uint8), 140, 64).shape  # CelebA's crop
+    (64, 64, 3)
   """
   h, w = image.shape[:2]
   crop = min(h, w) if crop is None else crop
@@ -70,6 +75,15 @@ DATASETS: dict[str, _Spec] = {
 
 
 def default_data_dir() -> str:
+  """The TFDS data folder: ``$TFDS_DATA_DIR``, else ``~/tensorflow_datasets``.
+
+  Example:
+    >>> import os
+    >>> os.environ['TFDS_DATA_DIR'] = '/data/tfds'
+    >>> default_data_dir()
+    '/data/tfds'
+    >>> del os.environ['TFDS_DATA_DIR']
+  """
   return os.environ.get("TFDS_DATA_DIR", os.path.expanduser("~/tensorflow_datasets"))
 
 
@@ -95,6 +109,11 @@ def load(name: str, split: str, *, data_dir: str | None = None, download: bool =
   Raises:
     ValueError: unknown ``name`` or ``split``.
     MissingDataError: the data is not prepared and cannot be; the message says how to get it.
+
+  Example:
+    >>> test = load('mnist', 'test', limit=5)
+    >>> test.images.shape, test.images.dtype.name, test.labels.tolist()
+    ((5, 28, 28, 1), 'uint8', [7, 2, 1, 0, 4])
   """
   if name not in DATASETS:
     raise ValueError(f"unknown dataset {name!r}; known: {sorted(DATASETS)}")

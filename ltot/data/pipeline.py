@@ -21,6 +21,11 @@ def to_unit_float(images):
 
   NumPy in, NumPy out; JAX in (traced too), JAX out: the one conversion the data
   pipeline, the methods and the feature networks share.
+
+  Example:
+    >>> import numpy as np
+    >>> to_unit_float(np.array([0, 51, 255], np.uint8)).tolist()
+    [0.0, 0.20000000298023224, 1.0]
   """
   if images.dtype == np.uint8:
     return images.astype(np.float32) / np.float32(255.0)
@@ -28,7 +33,17 @@ def to_unit_float(images):
 
 
 def check_images(x: np.ndarray, name: str = "images") -> None:
-  """Raises ValueError unless ``x`` is finite and in [0, 1]."""
+  """Raises ValueError unless ``x`` is finite and in [0, 1].
+
+  Example:
+    >>> import numpy as np
+    >>> check_images(np.zeros((2, 28, 28, 1)))  # fine: nothing happens
+    >>> try:
+    ...   check_images(np.full((2, 28, 28, 1), 255.0))
+    ... except ValueError as e:
+    ...   print('ValueError')
+    ValueError
+  """
   if x.size == 0:
     raise ValueError(f"{name} is empty")
   if not np.all(np.isfinite(x)):

@@ -21,6 +21,12 @@ def eight_gaussians(rng: np.random.Generator, num: int, *, radius: float = 10.0,
 
   AE-OT's protocol: radius 10, sigma^2 = 1, 32 points per mode (num=256). Points
   are split as evenly as possible between the modes (mode i gets point i mod 8).
+
+  Example:
+    >>> import numpy as np
+    >>> x = eight_gaussians(np.random.default_rng(0), 800)
+    >>> x.shape, round(float(np.linalg.norm(x.mean(0))), 1)  # centres at radius 10 around the origin
+    ((800, 2), 0.0)
   """
   _check_num(num)
   angles = 2 * np.pi * np.arange(8) / 8
@@ -35,6 +41,12 @@ def moons(rng: np.random.Generator, num: int, *, noise: float = 0.05) -> np.ndar
   Points are i.i.d.: each picks a half circle with probability 1/2 and a uniform angle on it
   (sklearn spaces the angles evenly instead; two such samples nearly coincide, which would
   make a data-vs-data transport distance an unfairly low floor for a generator's i.i.d. samples).
+
+  Example:
+    >>> import numpy as np
+    >>> x = moons(np.random.default_rng(0), 1000)
+    >>> x.shape, x.dtype.name
+    ((1000, 2), 'float32')
   """
   _check_num(num)
   t = rng.uniform(0, np.pi, num)
@@ -47,7 +59,14 @@ def moons(rng: np.random.Generator, num: int, *, noise: float = 0.05) -> np.ndar
 def circles(rng: np.random.Generator, num: int, *, noise: float = 0.05,
             factor: float = 0.5) -> np.ndarray:
   """Two concentric circles of radii 1 and ``factor`` (sklearn's make_circles geometry) plus Gaussian
-  noise; i.i.d. points as in ``moons``: a circle with probability 1/2, a uniform angle on it."""
+  noise; i.i.d. points as in ``moons``: a circle with probability 1/2, a uniform angle on it.
+
+  Example:
+    >>> import numpy as np
+    >>> x = circles(np.random.default_rng(0), 1000, noise=0.0)
+    >>> sorted(set(np.round(np.linalg.norm(x, axis=1), 3).tolist()))  # the two radii
+    [0.5, 1.0]
+  """
   _check_num(num)
   if not 0 < factor < 1:
     raise ValueError(f"factor must be in (0, 1), got {factor}")
@@ -59,7 +78,14 @@ def circles(rng: np.random.Generator, num: int, *, noise: float = 0.05,
 
 def ring(rng: np.random.Generator, num: int, *, radius: float = 1.0,
          width: float = 0.05) -> np.ndarray:
-  """OTS/FIT Figure 1's target: uniform angle, radius uniform in [radius - width, radius + width]."""
+  """OTS/FIT Figure 1's target: uniform angle, radius uniform in [radius - width, radius + width].
+
+  Example:
+    >>> import numpy as np
+    >>> r = np.linalg.norm(ring(np.random.default_rng(0), 1000), axis=1)
+    >>> bool(r.min() >= 0.95 and r.max() <= 1.05)
+    True
+  """
   _check_num(num)
   theta = rng.uniform(0, 2 * np.pi, num)
   r = rng.uniform(radius - width, radius + width, num)
@@ -67,7 +93,14 @@ def ring(rng: np.random.Generator, num: int, *, radius: float = 1.0,
 
 
 def line_segment(rng: np.random.Generator, num: int, *, half_length: float = 0.5) -> np.ndarray:
-  """OTS/FIT Figure 1's initial distribution: uniform on a horizontal segment through 0."""
+  """OTS/FIT Figure 1's initial distribution: uniform on a horizontal segment through 0.
+
+  Example:
+    >>> import numpy as np
+    >>> x = line_segment(np.random.default_rng(0), 100)
+    >>> bool(np.all(np.abs(x[:, 0]) <= 0.5)), bool(np.all(x[:, 1] == 0))
+    (True, True)
+  """
   _check_num(num)
   x = rng.uniform(-half_length, half_length, num)
   return np.stack([x, np.zeros_like(x)], 1).astype(np.float32)

@@ -19,7 +19,16 @@ METHODS: dict[str, Callable] = {
 
 
 def build(config, steps_per_epoch: int):
-  """The ``ltot.train.Method`` named by ``config.method``, configured from ``config``."""
+  """The ``ltot.train.Method`` named by ``config.method``, configured from ``config``.
+
+  Example:
+    >>> import jax, numpy as np
+    >>> from ltot import configs
+    >>> method = build(configs.toy('wae', 100), steps_per_epoch=20)
+    >>> state = method.init(jax.random.key(0), {'image': np.zeros((4, 2), np.float32)})
+    >>> type(method).__name__, method.sample(state, jax.random.key(1), 3).shape
+    ('WAE', (3, 2))
+  """
   if config.method not in METHODS:
     raise ValueError(f"config.method={config.method!r} is not one of {sorted(METHODS)}")
   return METHODS[config.method](config, steps_per_epoch)

@@ -111,6 +111,15 @@ def load(dataset: str, *, weights_dir: str = WEIGHTS_DIR) -> Classifier:
     ValueError: unknown dataset, or a weights file whose SHA-256 differs from the
       manifest's (corrupted or modified) or whose arrays do not fit ``LeNet``.
     FileNotFoundError: no weights for ``dataset`` (the message says how to make them).
+
+  Example:
+    >>> import numpy as np
+    >>> from ltot import data
+    >>> net = load('mnist')
+    >>> test = data.load('mnist', 'test', limit=200)
+    >>> features, logits = net(test.images)
+    >>> features.shape, float(np.mean(np.argmax(logits, 1) == test.labels)) > 0.95
+    ((200, 128), True)
   """
   if dataset not in CLASSIFIERS:
     raise ValueError(f"no shipped classifier for dataset {dataset!r}; there are {CLASSIFIERS}")
@@ -134,7 +143,19 @@ def load(dataset: str, *, weights_dir: str = WEIGHTS_DIR) -> Classifier:
 
 
 def save(dataset: str, params: Any, record: dict[str, Any], *, weights_dir: str = WEIGHTS_DIR) -> str:
-  """Writes ``params`` as msgpack and its manifest entry (SHA-256 plus ``record``); returns the path."""
+  """Writes ``params`` as msgpack and its manifest entry (SHA-256 plus ``record``); returns the path.
+
+  Example:
+    >>> import os, tempfile
+    >>> from ltot import data
+    >>> train = data.load('mnist', 'train', limit=256)
+    >>> params = train_classifier(train.images, train.labels, seed=0, epochs=1)
+    >>> weights = tempfile.mkdtemp()
+    >>> os.path.basename(save('mnist', params, {'epochs': 1}, weights_dir=weights))
+    'mnist_lenet.msgpack'
+    >>> load('mnist', weights_dir=weights).dataset
+    'mnist'
+  """
   os.makedirs(weights_dir, exist_ok=True)
   name = f"{dataset}_lenet.msgpack"
   data = flax.serialization.msgpack_serialize(flax.serialization.to_state_dict(jax.device_get(params)))
@@ -155,6 +176,13 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, *, seed: int, epoch
   Deterministic given ``seed``: batch order from ``np.random.default_rng([seed, epoch])``,
   initialisation and dropout from ``jax.random.PRNGKey(seed)``. The learning rate
   decays by cosine to 0 over the run.
+
+  Example:
+    >>> from ltot import data
+    >>> train = data.load('mnist', 'train', limit=512)
+    >>> params = train_classifier(train.images, train.labels, seed=0, epochs=1)
+    >>> sorted(params)
+    ['Conv_0', 'Conv_1', 'Dense_0', 'Dense_1']
   """
   if images.shape[1:] != IMAGE_SHAPE or len(images) != len(labels):
     raise ValueError(f"need images [N, 28, 28, 1] and labels [N], got {images.shape} and {np.shape(labels)}")

@@ -36,6 +36,16 @@ def generator_scores(generate: Callable[[jax.Array, int], np.ndarray], rng: jax.
     (KL(real || generated) of the classes the feature net predicts) with the generated
     ``class_histogram``, ``real_inception_score`` (the same score of ``real_images``,
     the ceiling to compare with) and ``w1_l1`` where asked for.
+
+  Example:
+    >>> import jax, numpy as np
+    >>> from ltot import data
+    >>> from ltot.metrics import classifier
+    >>> real = data.load('mnist', 'test', limit=1000).images
+    >>> fake = lambda key, n: np.asarray(jax.random.uniform(key, (n, 28, 28, 1)))  # noise images
+    >>> s = generator_scores(fake, jax.random.key(0), 500, real, classifier.load('mnist'), num_wasserstein=100)
+    >>> s['fid'] > 100, round(s['real_inception_score'], 1) > 8
+    (True, True)
   """
   if num_samples < 10:
     raise ValueError(f"num_samples must be at least 10 (the Inception Score uses 10 splits), got {num_samples}")

@@ -255,6 +255,13 @@ def load_inception(path: str | None = None, *, cache_dir: str = "~/.cache/ltot")
   """The FID InceptionV3 with the standard weights from ``path``, or downloaded into ``cache_dir``.
 
   A file named like the standard one (``...-6726825d.pth``) must have that SHA-256 prefix.
+
+  Example:
+    >>> try:
+    ...   load_inception('/nonexistent/pt_inception.pth')
+    ... except FileNotFoundError as e:
+    ...   print(e)
+    no InceptionV3 weights at /nonexistent/pt_inception.pth
   """
   path = _download(os.path.expanduser(cache_dir)) if path is None else os.path.expanduser(path)
   if not os.path.isfile(path):

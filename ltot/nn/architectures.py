@@ -110,6 +110,13 @@ def make_autoencoder(name: str, latent_dim: int, *, width: float = 1.0, outputs:
     width: multiplier on every hidden width (1.0 = the paper's).
     outputs: 1 for a deterministic encoder, 2 for a Gaussian one (mean, log-variance).
     axis_name: pmap axis over which BatchNorm averages batch statistics.
+
+  Example:
+    >>> import jax, jax.numpy as jnp
+    >>> ae = make_autoencoder('mnist_conv', latent_dim=8, width=1 / 16)
+    >>> params = ae.encoder.init(jax.random.key(0), jnp.zeros((2, 28, 28, 1)))
+    >>> ae.encoder.apply(params, jnp.zeros((2, 28, 28, 1))).shape, ae.image_shape
+    ((2, 8), (28, 28, 1))
   """
   if name not in ARCHITECTURES:
     raise ValueError(f"unknown architecture {name!r}; known: {sorted(ARCHITECTURES)}")

@@ -106,6 +106,13 @@ def read_run_config(workdir: str) -> ml_collections.ConfigDict:
 
   Raises:
     FileNotFoundError: ``workdir`` has no config.json (not a run directory).
+
+  Example:
+    >>> import json, tempfile
+    >>> workdir = tempfile.mkdtemp()
+    >>> json.dump({'method': 'wae', 'seed': 3}, open(f'{workdir}/config.json', 'w'))
+    >>> read_run_config(workdir).seed
+    3
   """
   path = os.path.join(workdir, "config.json")
   if not os.path.isfile(path):
@@ -119,6 +126,18 @@ def restore_run(workdir: str, template: Any) -> tuple[int, Any]:
 
   Raises:
     FileNotFoundError: the run has no checkpoint.
+
+  Example:
+    >>> import tempfile, jax, numpy as np
+    >>> from ltot import configs, data, methods, train
+    >>> config = configs.toy('wae', 20)
+    >>> method = methods.build(config, steps_per_epoch=5)
+    >>> points = data.moons(np.random.default_rng(0), 500)
+    >>> workdir = tempfile.mkdtemp()
+    >>> _ = train.train(method, points, config, workdir, progress=False)
+    >>> step, state = restore_run(workdir, method.init(jax.random.key(0), {'image': points[:4]}))
+    >>> step, int(state.step)
+    (20, 20)
   """
   if not os.path.isdir(os.path.join(workdir, "checkpoints")):
     raise FileNotFoundError(f"{workdir}/checkpoints holds no checkpoint")

@@ -35,7 +35,12 @@ class TrainResult(NamedTuple):
 
 
 def root_keys(seed: int) -> dict[str, jax.Array]:
-  """The run's keys, all derived from one root key: init, per-step, evaluation."""
+  """The run's keys, all derived from one root key: init, per-step, evaluation.
+
+  Example:
+    >>> sorted(root_keys(0))
+    ['eval', 'init', 'step']
+  """
   init, step, evaluation = jax.random.split(jax.random.key(seed), 3)
   return {"init": init, "step": step, "eval": evaluation}
 
@@ -125,7 +130,17 @@ class _Preemption:
 
 def evaluate(method: Method, state: Any, images: np.ndarray, rng: jax.Array,
              batch_size: int = 500) -> dict[str, float]:
-  """Example-weighted mean of ``method.evaluate`` over ``images`` [N, H, W, C] in chunks."""
+  """Example-weighted mean of ``method.evaluate`` over ``images`` [N, H, W, C] in chunks.
+
+  Example:
+    >>> import jax, numpy as np
+    >>> from ltot import configs, data, methods
+    >>> method = methods.build(configs.toy('wae', 10), steps_per_epoch=1)
+    >>> points = data.moons(np.random.default_rng(0), 300)
+    >>> state = method.init(jax.random.key(0), {'image': points[:4]})
+    >>> sorted(evaluate(method, state, points, jax.random.key(1), batch_size=100))
+    ['latent_mmd', 'recon_l2sq', 'recon_mse']
+  """
   totals: dict[str, float] = {}
   step = jax.jit(method.evaluate)
   for i, start in enumerate(range(0, len(images), batch_size)):
@@ -158,6 +173,16 @@ def train(method: Method, train_data: np.ndarray | Mapping[str, np.ndarray], con
   same arguments and ``workdir`` (a shared file system); each feeds its own slice of every
   global batch to all of its local devices, gradients are reduced over all processes'
   devices, checkpoints are written jointly, and process 0 alone writes the logs.
+
+  Example:
+    >>> import tempfile, numpy as np
+    >>> from ltot import configs, data, methods
+    >>> config = configs.toy('wae', 50)
+    >>> method = methods.build(config, steps_per_epoch=5)
+    >>> points = data.moons(np.random.default_rng(0), 500)
+    >>> result = train(method, points, config, tempfile.mkdtemp(), progress=False)
+    >>> result.step, method.sample(result.state, root_keys(0)['eval'], 4).shape
+    (50, (4, 2))
   """
   nonfinite = config.get("nonfinite", "stop")
   if nonfinite not in NONFINITE:

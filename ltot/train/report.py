@@ -65,6 +65,15 @@ def latent_interpolations(method: Method, state: Any, images: np.ndarray, steps:
   Row ``i`` walks from the code of ``images[2i]`` to that of ``images[2i + 1]`` in
   ``steps`` points (ends included): along ``latent_path``'s near-surface curve for a
   unit-ball prior (TWAE), a straight line otherwise.
+
+  Example:
+    >>> import jax, numpy as np
+    >>> from ltot import configs, data, methods
+    >>> method = methods.build(configs.toy('wae', 10), steps_per_epoch=1)  # 2-D points, 2-D codes
+    >>> points = data.moons(np.random.default_rng(0), 4)
+    >>> state = method.init(jax.random.key(0), {'image': points})
+    >>> latent_interpolations(method, state, points, steps=5).shape  # 2 pairs, 5 points each
+    (10, 2)
   """
   z = np.asarray(method.encode(state, images[:len(images) // 2 * 2]))
   kind = "near_surface" if getattr(method, "prior", None) == "ball" else "linear"
@@ -75,7 +84,21 @@ def latent_interpolations(method: Method, state: Any, images: np.ndarray, steps:
 def write_images(method: Method, state: Any, images: np.ndarray, rng: jax.Array, workdir: str) -> None:
   """Writes ``samples.png`` (64 samples), ``reconstructions.png`` (rows: data, reconstruction)
   and ``interpolations.png`` (8 latent paths) for methods with an encoder, or 8 noise paths
-  for latent generators (``noise_paths``)."""
+  for latent generators (``noise_paths``).
+
+  Example:
+    >>> import os, tempfile, jax
+    >>> from ltot import configs, data, methods
+    >>> config = configs.base('cpu', method='wae', arch='mnist_mlp')
+    >>> config.wae = configs.wae_section()
+    >>> method = methods.build(config, steps_per_epoch=1)
+    >>> images = data.load('mnist', 'test', limit=48).images
+    >>> state = method.init(jax.random.key(0), {'image': images[:2]})
+    >>> workdir = tempfile.mkdtemp()
+    >>> write_images(method, state, images, jax.random.key(1), workdir)
+    >>> sorted(os.listdir(workdir))
+    ['interpolations.png', 'reconstructions.png', 'samples.png']
+  """
   viz.save_image_grid(np.asarray(method.sample(state, rng, 64)), os.path.join(workdir, "samples.png"), 8)
   if hasattr(method, "noise_paths"):
     paths = method.noise_paths(state, jax.random.fold_in(rng, 1), 8, 10)
@@ -99,6 +122,19 @@ def write_report(method: Method, state: Any, eval_images: np.ndarray, rng: jax.A
   (``ltot.metrics.classifier.CLASSIFIERS``), also scores ``num_samples`` generated
   images against ``eval_images`` under it: FID, Inception Score, mode KL and the
   exact W1 on l1 pixel distances (``ltot.metrics.evaluation.generator_scores``).
+
+  Example:
+    >>> import os, tempfile, jax
+    >>> from ltot import configs, data, methods
+    >>> config = configs.base('cpu', method='wae', arch='mnist_mlp')
+    >>> config.wae = configs.wae_section()
+    >>> method = methods.build(config, steps_per_epoch=1)
+    >>> images = data.load('mnist', 'test', limit=48).images
+    >>> state = method.init(jax.random.key(0), {'image': images[:2]})
+    >>> workdir = tempfile.mkdtemp()
+    >>> metrics = write_report(method, state, images, jax.random.key(1), workdir, step=0)
+    >>> sorted(os.listdir(workdir)), 'recon_mse' in metrics
+    (['interpolations.png', 'metrics.json', 'reconstructions.png', 'samples.png'], True)
   """
   from ltot.metrics import classifier, evaluation
   metrics = {"step": step, **evaluate(method, state, eval_images, rng), **(extra or {}), **runtime()}

@@ -88,6 +88,14 @@ def apply_loss(state: TrainState,
 
   Gradients and metrics are averaged over ``axis_name`` (each device's loss is the
   mean over its equal-size shard, so the average is the whole batch's gradient).
+
+  Example:
+    >>> import jax, jax.numpy as jnp, optax
+    >>> state = TrainState.create(apply_fn=None, params={'w': jnp.array(3.0)}, tx=optax.sgd(0.5))
+    >>> loss_fn = lambda p, stats: (p['w'] ** 2, ({}, stats))  # (loss, (metrics, new batch_stats))
+    >>> new, metrics = apply_loss(state, loss_fn, axis_name=None)  # no device axis: a plain step
+    >>> float(new.params['w']), float(metrics['loss'])  # w - 0.5 * 2w = 0
+    (0.0, 9.0)
   """
   (loss, (metrics, batch_stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
       state.params, state.batch_stats)
@@ -104,6 +112,17 @@ def adam_with_schedule(lr: float, b1: float, b2: float, steps_per_epoch: int,
 
   WAE's MNIST schedule is lr 1e-3, x0.5 after 30 epochs and x0.1 after 50
   (``{30: 0.5, 50: 0.1}`` as absolute multipliers of the base rate).
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> tx = adam_with_schedule(1e-3, 0.5, 0.999, steps_per_epoch=2, decay_epochs={1: 0.5})
+    >>> p = jnp.zeros(())
+    >>> opt, sizes = tx.init(p), []
+    >>> for _ in range(4):
+    ...   update, opt = tx.update(jnp.ones(()), opt, p)
+    ...   sizes.append(round(-float(update), 6))
+    >>> sizes  # a constant gradient: Adam's step is the learning rate, halved after epoch 1
+    [0.001, 0.001, 0.0005, 0.0005]
   """
   if lr <= 0:
     raise ValueError(f"learning rate must be positive, got {lr}")
