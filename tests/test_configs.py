@@ -2,6 +2,7 @@
 
 import glob
 import importlib.util
+import json
 import os
 
 import jax
@@ -22,8 +23,6 @@ def _load(path):
   return module
 
 
-CASES = [(os.path.basename(p), preset) for p in sorted(glob.glob(os.path.join(CONFIG_DIR, "*.py")))
-         for preset in getattr(_load(p), "PRESETS", ("cpu", "paper"))]
 
 
 def _images(config, mnist, shape):
@@ -45,6 +44,32 @@ def _shrink(config):
     config.ot_gen.num_pairs = 64
   if "ots_fit" in config:  # one OTS and one FIT step
     config.ots_fit.ots_steps = config.ots_fit.fit_steps = 1
+
+
+PRESETS = [(os.path.basename(p), preset) for p in sorted(glob.glob(os.path.join(CONFIG_DIR, "*.py")))
+           for preset in getattr(_load(p), "PRESETS", ("cpu", "paper"))]
+# Keys that cannot change a 2-step run once shrunk (logging, evaluation, the lr schedule's epochs).
+_INERT = ("eval_every", "log_every", "max_checkpoints", "num_fid_samples", "num_eval_examples")
+
+
+def _shrunk(name, preset):
+  config = _load(os.path.join(CONFIG_DIR, name)).get_config(preset)
+  _shrink(config)
+  return config
+
+
+def _training_key(config) -> str:
+  d = json.loads(config.to_json())
+  for key in _INERT:
+    d.pop(key, None)
+  d.get("optim", {}).pop("decay_epochs", None)
+  return json.dumps(d, sort_keys=True)
+
+
+# One training per distinct shrunk config: "cpu" and "paper" presets that differ only in size
+# (width, batch, steps) become the same 2-step run; test_every_preset_is_valid covers them all.
+_FIRST = {_training_key(_shrunk(*case)): case for case in reversed(PRESETS)}  # key -> its first preset
+CASES = list(_FIRST.values())[::-1]
 
 
 @pytest.fixture(autouse=True)
@@ -76,10 +101,16 @@ def first_stages(mnist, tmp_path_factory):
   return runs
 
 
+@pytest.mark.parametrize("name,preset", PRESETS)
+def test_every_preset_is_valid(name, preset):
+  config = _load(os.path.join(CONFIG_DIR, name)).get_config(preset)
+  if config.dataset not in data.TOY_SETS:  # the toys are trained through the Python API, not `ltot train`
+    validate_config(config)  # raises on a bad key or value
+
+
 @pytest.mark.parametrize("name,preset", CASES)
 def test_config_trains_and_checkpoints(name, preset, mnist, tmp_path, request):
-  config = _load(os.path.join(CONFIG_DIR, name)).get_config(preset)
-  _shrink(config)
+  config = _shrunk(name, preset)
   if config.dataset in data.TOY_SETS:  # 2-D toys: trained through the Python API by their script
     arrays = {"x": data.TOY_SETS[config.dataset](np.random.default_rng(0), 64)}
   else:
