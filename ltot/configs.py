@@ -1,4 +1,6 @@
-"""The run-config skeleton shared by the files in experiments/configs/ (one per method and dataset).
+"""Run configs: the skeleton shared by the files in experiments/configs/ (one per method and dataset),
+the sections they compose, the whole configs of the toy protocols (``latent_ot_toy``, ``ots_fit``)
+so that an installed ltot has them, and ``toy(family, steps)`` for every family on 2-D points.
 
 ``base(preset, method=...)`` returns the training-loop keys, the net and Adam with
 the WAE paper's MNIST schedule; a config file adds its method's section and any
