@@ -68,8 +68,10 @@ def _training_key(config) -> str:
 
 # One training per distinct shrunk config: "cpu" and "paper" presets that differ only in size
 # (width, batch, steps) become the same 2-step run; test_every_preset_is_valid covers them all.
-_FIRST = {_training_key(_shrunk(*case)): case for case in reversed(PRESETS)}  # key -> its first preset
-CASES = list(_FIRST.values())[::-1]
+_FIRST: dict[str, tuple[str, str]] = {}  # training key -> the first preset with it
+for _case in PRESETS:
+  _FIRST.setdefault(_training_key(_shrunk(*_case)), _case)
+CASES = list(_FIRST.values())
 
 
 @pytest.fixture(autouse=True)

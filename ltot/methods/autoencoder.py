@@ -23,6 +23,11 @@ __all__ = ["PRIORS", "AutoencoderMethod"]
 PRIORS = ("gaussian", "ball")
 
 
+def per_example_sum(a: jnp.ndarray) -> jnp.ndarray:
+  """Sum over everything but the leading axis: [n, ...] -> [n] (pixels of an image, coordinates of a point)."""
+  return jnp.sum(a.reshape(a.shape[0], -1), axis=1)
+
+
 @dataclasses.dataclass(frozen=True)
 class AutoencoderMethod:
   """Encoder/decoder pair with a latent prior.
@@ -74,8 +79,7 @@ class AutoencoderMethod:
 
   def squared_error(self, logits: jnp.ndarray, x: jnp.ndarray) -> jnp.ndarray:
     """|x_i - G(z_i)|^2 per example [n] of decoder outputs ``logits`` and data x [n, *image_shape]."""
-    err = (self.autoencoder.data_from_logits(logits) - x) ** 2
-    return jnp.sum(err.reshape(err.shape[0], -1), axis=1)
+    return per_example_sum((self.autoencoder.data_from_logits(logits) - x) ** 2)
 
   def extra_params(self, rng: jax.Array) -> dict[str, Any]:
     """Parameters besides the encoder's and decoder's (e.g. a latent discriminator)."""
@@ -115,4 +119,4 @@ class AutoencoderMethod:
   def reconstruction_metrics(self, state: TrainState, x: jnp.ndarray) -> dict[str, jnp.ndarray]:
     """recon_mse (per coordinate: pixel) and recon_l2sq (per example) of x [n, *image_shape]."""
     err = (self.reconstruct(state, x) - x) ** 2
-    return {"recon_mse": jnp.mean(err), "recon_l2sq": jnp.mean(jnp.sum(err.reshape(err.shape[0], -1), axis=1))}
+    return {"recon_mse": jnp.mean(err), "recon_l2sq": jnp.mean(per_example_sum(err))}

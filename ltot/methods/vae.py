@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from ltot.data.pipeline import to_unit_float
-from ltot.methods.autoencoder import AutoencoderMethod
+from ltot.methods.autoencoder import AutoencoderMethod, per_example_sum
 from ltot.nn import make_autoencoder
 from ltot.train.state import AXIS, TrainState, adam_with_schedule, apply_loss, device_share
 
@@ -60,8 +60,7 @@ class VAE(AutoencoderMethod):
   def negative_log_likelihood(self, logits: jnp.ndarray, x: jnp.ndarray) -> jnp.ndarray:
     """-log p(x | z) per example [n] from decoder outputs [n, *image_shape] (constants dropped for "gaussian")."""
     if self.likelihood == "bernoulli":  # cross-entropy, stable in the logits
-      ce = jax.nn.softplus(logits) - x * logits
-      return jnp.sum(ce.reshape(ce.shape[0], -1), axis=1)
+      return per_example_sum(jax.nn.softplus(logits) - x * logits)
     return self.squared_error(logits, x) / (2.0 * self.decoder_var)
 
   def loss(self, params, stats, x: jnp.ndarray, rng: jax.Array):
