@@ -58,6 +58,28 @@ def save_figure(fig, name: str) -> str:
   return out
 
 
+def run_images_figure(run_dirs: dict[str, str], images: tuple[str, ...], title: str, name: str) -> str:
+  """``results/<name>``: one column per run (titled by its key in ``run_dirs``), one row per image
+  file of ``images`` that the runs wrote (e.g. samples.png, interpolations.png); a missing file
+  leaves its cell blank. Returns the path."""
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  import numpy as np
+  from PIL import Image
+  fig, axes = plt.subplots(len(images), len(run_dirs), figsize=(2.2 * len(run_dirs), 0.3 + 2.15 * len(images)),
+                           squeeze=False)
+  for col, (label, run_dir) in enumerate(run_dirs.items()):
+    for row, image in enumerate(images):
+      path = os.path.join(run_dir, image)
+      if os.path.isfile(path):
+        axes[row, col].imshow(np.asarray(Image.open(path)), cmap="gray")
+      axes[row, col].set_axis_off()
+    axes[0, col].set_title(label, fontsize=9)
+  fig.suptitle(title, fontsize=10)
+  return save_figure(fig, name)
+
+
 def write_table(table: str, rows: list[dict], command: str) -> str:
   """Merges ``rows`` into ``results/<table>.json`` and rewrites ``<table>.md``; returns the md path.
 

@@ -24,3 +24,4 @@ def test_latent_table_smoke(mnist, tmp_path, monkeypatch):
   assert rows[("otgen", "score")]["paper_value"] == 9.52 and 1 <= rows[("otgen", "score")]["value"] <= 10
   first_stage = json.load(open(tmp_path / "runs" / "mnist" / "otgen_s0" / "config.json"))["ot_gen"]["autoencoder"]
   assert first_stage.endswith("ae_s0")
+  assert (tmp_path / "results" / "latent_smoke_mnist_samples.png").is_file()

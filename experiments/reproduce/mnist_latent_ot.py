@@ -25,7 +25,7 @@ import sys
 import numpy as np
 
 from experiments.reproduce._runs import finished, measured_where, train_run
-from experiments.results_io import write_table
+from experiments.results_io import run_images_figure, write_table
 
 # method row -> (config, preset pattern, the section whose `autoencoder` points at the first stage)
 STAGES = {
@@ -90,6 +90,14 @@ def collect(runs_dir: str, datasets: list[str], methods: list[str], seeds: list[
   return rows
 
 
+def write_figure(runs_dir: str, dataset: str, methods: list[str], seed: int, table: str) -> str:
+  """results/<table>_<dataset>_samples.png: each method's samples (seed ``seed``) and interpolations."""
+  return run_images_figure({m: run_dir(runs_dir, dataset, m, seed) for m in methods},
+                           ("samples.png", "interpolations.png"),
+                           f"{dataset}: samples (top) and interpolations (bottom), seed {seed}",
+                           f"{table}_{dataset}_samples.png")
+
+
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--datasets", nargs="+", default=list(PAPER), choices=list(PAPER))
@@ -106,6 +114,8 @@ def main(argv=None) -> int:
     for lines in pool.map(lambda c: train_dataset_seed(*c, args.runs_dir, args.methods, args.override), chains):
       print("\n".join(lines), flush=True)
   rows = collect(args.runs_dir, args.datasets, args.methods, args.seeds)
+  for dataset in args.datasets:
+    print("wrote", write_figure(args.runs_dir, dataset, args.methods, args.seeds[0], args.table))
   for row in rows:
     if args.override:
       row["notes"] += "; overrides " + " ".join(args.override)

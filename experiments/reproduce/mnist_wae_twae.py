@@ -23,7 +23,7 @@ import sys
 import numpy as np
 
 from experiments.reproduce._runs import finished, measured_where, train_run
-from experiments.results_io import write_table
+from experiments.results_io import run_images_figure, write_table
 
 # method row name -> (config file, preset, what the row is)
 ROWS: dict[str, tuple[str, str, str]] = {
@@ -89,22 +89,8 @@ def collect(runs_dir: str, methods: list[str], seeds: list[int]) -> list[dict]:
 
 def write_figure(runs_dir: str, methods: list[str], seed: int, table: str = "mnist_wae_twae") -> str:
   """results/<table>_samples.png: each method's 64 samples (seed ``seed``) and its interpolations."""
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-  from PIL import Image
-  from experiments.results_io import save_figure
-  fig, axes = plt.subplots(2, len(methods), figsize=(2.2 * len(methods), 4.6), squeeze=False)
-  for col, method in enumerate(methods):
-    for row, name in enumerate(("samples.png", "interpolations.png")):
-      ax = axes[row, col]
-      path = os.path.join(run_dir(runs_dir, method, seed), name)
-      if os.path.isfile(path):
-        ax.imshow(np.asarray(Image.open(path)), cmap="gray")
-      ax.set_axis_off()
-    axes[0, col].set_title(method, fontsize=9)
-  fig.suptitle(f"samples (top) and latent interpolations (bottom), seed {seed}", fontsize=10)
-  return save_figure(fig, f"{table}_samples.png")
+  return run_images_figure({m: run_dir(runs_dir, m, seed) for m in methods}, ("samples.png", "interpolations.png"),
+                           f"samples (top) and latent interpolations (bottom), seed {seed}", f"{table}_samples.png")
 
 
 def main(argv=None) -> int:

@@ -32,7 +32,7 @@ import numpy as np
 
 from experiments.reproduce import _runs
 from experiments.reproduce._runs import finished, measured_where, train_run
-from experiments.results_io import save_figure, write_table
+from experiments.results_io import run_images_figure, save_figure, write_table
 
 METHODS = ("ots_fit", "ots_fit_nonalternating")
 # Table 1 of the paper, MLP generators: (WD train, WD test, IS, FID train, FID test).
@@ -178,12 +178,18 @@ def mnist_rows(runs_dir: str, seeds: list[int], overrides: list[str]) -> list[di
       rows.append({"method": method, "dataset": "mnist", "metric": metric, "value": float(v.mean()),
                    "std": float(v.std(ddof=1)) if len(v) > 1 else None, "seeds": len(v),
                    "paper_value": PAPER.get(method, {}).get(metric), "reference_value": None,
-                   "notes": f"{config}:{preset} {' '.join(extra)}, {finals[0]['step']} steps; seeds "
+                   "notes": f"{' '.join([f'{config}:{preset}', *extra])}, {finals[0]['step']} steps; seeds "
                             f"{','.join(map(str, seeds))}; per seed " + ", ".join(f"{x:.4g}" for x in v)
                             + ("; paper: Table 1, MLP generator, its own feature nets and sample sizes"
                                if method in PAPER else ""),
                    **measured_where(method, finals)})
   return rows
+
+
+def mnist_figure(runs_dir: str, seed: int, table: str) -> str:
+  """results/<table>_mnist_samples.png: 64 samples of each MNIST run of seed ``seed``."""
+  return run_images_figure({m: mnist_dir(runs_dir, m, seed) for m in (*METHODS, "wae")}, ("samples.png",),
+                           f"MNIST samples, seed {seed}", f"{table}_mnist_samples.png")
 
 
 def main(argv=None) -> int:
@@ -204,6 +210,7 @@ def main(argv=None) -> int:
     print("wrote", ring_figure(results, args.runs_dir, args.table))
   if "mnist" in args.parts:
     rows += mnist_rows(args.runs_dir, args.seeds, [f"--config.{o}" for o in args.override])
+    print("wrote", mnist_figure(args.runs_dir, args.seeds[0], args.table))
   for row in rows:
     if args.override:
       row["notes"] += "; overrides " + " ".join(args.override)
