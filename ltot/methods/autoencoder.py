@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import optax
 
 from ltot.data.pipeline import to_unit_float
-from ltot.nn import Autoencoder
+from ltot.nn import Autoencoder, init_variables
 from ltot.tessellation import sample_ball
 from ltot.train.state import TrainState
 
@@ -90,8 +90,8 @@ class AutoencoderMethod:
   def init(self, rng: jax.Array, batch: Mapping[str, jnp.ndarray]) -> TrainState:
     x = to_unit_float(jnp.asarray(batch["image"]))
     enc_rng, dec_rng, extra_rng = jax.random.split(rng, 3)
-    enc = self.autoencoder.encoder.init(enc_rng, x, train=False)
-    dec = self.autoencoder.decoder.init(dec_rng, jnp.zeros((x.shape[0], self.latent_dim)), train=False)
+    enc = init_variables(self.autoencoder.encoder, enc_rng, x, train=False)
+    dec = init_variables(self.autoencoder.decoder, dec_rng, jnp.zeros((x.shape[0], self.latent_dim)), train=False)
     params = {"encoder": enc["params"], "decoder": dec["params"], **self.extra_params(extra_rng)}
     stats = {"encoder": enc.get("batch_stats", {}), "decoder": dec.get("batch_stats", {})}
     return TrainState.create(apply_fn=None, params=params, tx=self.tx, batch_stats=stats)

@@ -25,6 +25,7 @@ from ltot import discrepancy
 from ltot._checks import check_points
 from ltot.data.pipeline import to_unit_float
 from ltot.methods.autoencoder import AutoencoderMethod
+from ltot.nn import init_variables
 from ltot.train.state import TrainState, device_share
 
 __all__ = ["NOISES", "draw_noise", "FrozenAutoencoder", "LatentMap", "load_autoencoder", "first_stage"]
@@ -172,7 +173,7 @@ class LatentMap:
   # -- Method protocol (shared parts) -----------------------------------------
   def init(self, rng: jax.Array, batch: Mapping[str, jnp.ndarray]) -> TrainState:
     del batch  # the net's shapes come from the dimensions alone
-    params = self.net.init(rng, jnp.zeros((1, self.noise_dim)))
+    params = init_variables(self.net, rng, jnp.zeros((1, self.noise_dim)))
     return TrainState.create(apply_fn=None, params=params, tx=self.tx)
 
   def sample_codes(self, state: TrainState, rng: jax.Array, num: int) -> jnp.ndarray:

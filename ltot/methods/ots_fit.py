@@ -46,7 +46,7 @@ from ltot._checks import check_points
 from ltot._distances import safe_sqrt
 from ltot.data.pipeline import check_images, to_unit_float
 from ltot.methods.latent import NOISES, draw_noise
-from ltot.nn import MLP, LineStart, make_autoencoder
+from ltot.nn import MLP, LineStart, init_variables, make_autoencoder
 from ltot.ot import COSTS, c_transform, dual_gradient
 from ltot.train.state import AXIS, TrainState, apply_loss, local_rows
 
@@ -168,7 +168,7 @@ class OTSFIT:
   def init(self, rng: jax.Array, batch: Mapping[str, np.ndarray]) -> OTSFITState:
     """The state for the whole dataset ``batch`` (psi has one entry per row)."""
     n = len(batch["image" if self.images else "x"])
-    variables = dict(self.net.init(rng, jnp.zeros((1, self.noise_dim))))
+    variables = dict(init_variables(self.net, rng, jnp.zeros((1, self.noise_dim))))
     params = variables.pop("params")
     psi = jnp.zeros((n,), jnp.float32)
     return OTSFITState(gen=TrainState.create(apply_fn=None, params=params, tx=self.tx, batch_stats=variables),

@@ -32,7 +32,7 @@ import optax
 from ltot import discrepancy
 from ltot.data.pipeline import to_unit_float
 from ltot.methods.autoencoder import AutoencoderMethod
-from ltot.nn import MLP, make_autoencoder
+from ltot.nn import MLP, init_variables, make_autoencoder
 from ltot.train.state import AXIS, TrainState, adam_with_schedule, apply_loss, device_share, gather
 
 __all__ = ["WAE", "PENALTIES", "from_config", "latent_penalty"]
@@ -88,7 +88,7 @@ class WAE(AutoencoderMethod):
   def extra_params(self, rng: jax.Array) -> dict[str, Any]:
     if self.penalty != "gan":
       return {}
-    return {"discriminator": self.discriminator.init(rng, jnp.zeros((1, self.latent_dim)))["params"]}
+    return {"discriminator": init_variables(self.discriminator, rng, jnp.zeros((1, self.latent_dim)))["params"]}
 
   def penalty_kwargs(self) -> dict[str, Any]:
     if self.penalty == "mmd":

@@ -12,19 +12,62 @@ the method chooses the output distribution.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Sequence
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["MLP", "LineStart", "ConvEncoder", "ConvDecoder", "MLPEncoder", "MLPDecoder", "DownConv4x4", "UpConv4x4"]
+__all__ = ["init_variables", "MLP", "LineStart", "ConvEncoder", "ConvDecoder", "MLPEncoder", "MLPDecoder", "DownConv4x4", "UpConv4x4"]
 
 _ACTIVATIONS = {
     "relu": nn.relu,
     "leaky_relu": lambda x: nn.leaky_relu(x, negative_slope=0.2),
 }
+
+
+def _lecun_normal(key: jax.Array, shape: Sequence[int], dtype=jnp.float32) -> jnp.ndarray:
+  """flax's default kernel initializer (``nn.initializers.lecun_normal()``) with its numbers drawn as a
+  flat vector: bitwise the same values, as JAX's threefry numbers elements by their flat index.
+
+  Why: XLA's CPU compiler takes 1-2 s for a 4-D truncated-normal draw and about 0.2 s for a flat one
+  (jax 0.10), and a model's first init compiles one draw per kernel shape.
+  """
+  size = math.prod(shape)
+  fan_in = shape[-2] * (size / shape[-2] / shape[-1])  # input features times the receptive field
+  stddev = jnp.sqrt(jnp.array(1.0 / fan_in, dtype)) / jnp.array(.87962566103423978, dtype)  # truncation at 2
+  return jax.random.truncated_normal(key, -2, 2, (size,), dtype).reshape(shape) * stddev
+
+
+# flax's layers with the cheaper-to-compile (and identical) default kernel draw
+Dense = functools.partial(nn.Dense, kernel_init=_lecun_normal)
+Conv = functools.partial(nn.Conv, kernel_init=_lecun_normal)
+ConvTranspose = functools.partial(nn.ConvTranspose, kernel_init=_lecun_normal)
+
+
+def init_variables(module: nn.Module, rng: jax.Array, *inputs: jnp.ndarray, **kwargs) -> dict:
+  """``module.init(rng, *inputs, **kwargs)`` compiled as one program: the same variables, sooner.
+
+  flax's init runs the forward pass op by op, and XLA compiles each op at its first call; one
+  program compiles about 3x faster (the CPU preset's MNIST autoencoder: 6.1 s -> 2.0 s), and is
+  reused for an equal module and input shapes. ``kwargs`` are static (e.g. ``train=False``).
+
+  Example:
+    >>> import jax, jax.numpy as jnp
+    >>> variables = init_variables(MLP((4,), 2), jax.random.key(0), jnp.zeros((1, 3)))
+    >>> jax.tree.map(jnp.shape, variables)['params']['Dense_0']
+    {'bias': (4,), 'kernel': (3, 4)}
+  """
+  return _jitted_init(module, tuple(sorted(kwargs.items())), rng, *inputs)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _jitted_init(module: nn.Module, kwargs: tuple, rng: jax.Array, *inputs: jnp.ndarray) -> dict:
+  # module and kwargs static: equal modules (flax modules compare by their fields) share the program
+  return module.init(rng, *inputs, **dict(kwargs))
 
 
 def _norm(train: bool, axis_name: str | None) -> nn.BatchNorm:
@@ -57,7 +100,7 @@ class _MatrixConv4x4(nn.Module):
   use_bias: bool = True
 
   def _kernel(self, cin: int) -> jnp.ndarray:
-    return self.param("kernel", nn.initializers.lecun_normal(), (4, 4, cin, self.features))
+    return self.param("kernel", _lecun_normal, (4, 4, cin, self.features))
 
   def _with_bias(self, y: jnp.ndarray) -> jnp.ndarray:
     return y + self.param("bias", nn.initializers.zeros_init(), (self.features,)) if self.use_bias else y
@@ -121,8 +164,8 @@ class MLP(nn.Module):
   def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
     act = _ACTIVATIONS[self.activation]
     for width in self.hidden:
-      x = act(nn.Dense(width)(x))
-    return nn.Dense(self.out)(x)
+      x = act(Dense(width)(x))
+    return Dense(self.out)(x)
 
 
 class LineStart(nn.Module):
@@ -142,7 +185,7 @@ class LineStart(nn.Module):
     act = _ACTIVATIONS[self.activation]
     h = z
     for width in self.hidden:
-      h = act(nn.Dense(width)(h))
+      h = act(Dense(width)(h))
     line = jnp.zeros(z.shape[:-1] + (self.out,), z.dtype).at[..., 0].set(self.half_length * z[..., 0])
     return line + nn.Dense(self.out, kernel_init=nn.initializers.zeros)(h)
 
@@ -168,9 +211,9 @@ class ConvEncoder(nn.Module):
       x = nn.relu(_norm(train, self.axis_name)(x))
     out = self.latent_dim * self.outputs
     if self.head == "dense":
-      return nn.Dense(out)(x.reshape(x.shape[0], -1))
+      return Dense(out)(x.reshape(x.shape[0], -1))
     if self.head == "conv":
-      x = nn.Conv(out, (4, 4), padding="VALID", name=f"Conv_{len(self.channels)}")(x)
+      x = Conv(out, (4, 4), padding="VALID", name=f"Conv_{len(self.channels)}")(x)
       return x.reshape(x.shape[0], -1)
     raise ValueError(f"head must be 'dense' or 'conv', got {self.head!r}")
 
@@ -195,16 +238,16 @@ class ConvDecoder(nn.Module):
       x = z.reshape(z.shape[0], 1, 1, -1)
     else:
       h, w, c = self.start
-      x = nn.Dense(h * w * c)(z).reshape(z.shape[0], h, w, c)
+      x = Dense(h * w * c)(z).reshape(z.shape[0], h, w, c)
     for i, width in enumerate(self.channels):
       if i == 0 and self.start is None:
-        x = nn.ConvTranspose(width, (4, 4), padding="VALID", use_bias=False)(x)
+        x = ConvTranspose(width, (4, 4), padding="VALID", use_bias=False)(x)
       else:
         x = UpConv4x4(width, use_bias=False)(x)
       x = nn.relu(_norm(train, self.axis_name)(x))
     if self.final_stride == 2:
       return UpConv4x4(self.out_channels)(x)
-    return nn.ConvTranspose(self.out_channels, (4, 4), padding="SAME")(x)
+    return ConvTranspose(self.out_channels, (4, 4), padding="SAME")(x)
 
 
 class MLPEncoder(nn.Module):

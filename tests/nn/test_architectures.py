@@ -6,7 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ltot.nn import MLP, DownConv4x4, UpConv4x4, make_autoencoder
+from ltot.nn import MLP, DownConv4x4, UpConv4x4, init_variables, make_autoencoder
+from ltot.nn.modules import _lecun_normal
 
 
 def _count(tree):
@@ -119,3 +120,24 @@ def test_mlp_paper_widths():
   m = MLP((512,) * 4, 2, "leaky_relu")
   v = m.init(jax.random.key(0), jnp.zeros((1, 2)))
   assert _count(v) == dense(2, 512) + 3 * dense(512, 512) + dense(512, 2)
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (4, 4, 3, 6), (4, 4, 1, 2), (7, 1)])
+def test_flat_kernel_draw_is_flax_lecun_normal_bitwise(shape):
+  ours = _lecun_normal(jax.random.key(3), shape)
+  ref = nn.initializers.lecun_normal()(jax.random.key(3), shape)
+  assert ours.shape == ref.shape and ours.dtype == ref.dtype
+  np.testing.assert_array_equal(ours, ref)
+
+
+@pytest.mark.parametrize("arch", ["mnist_conv", "celeba_a", "celeba_b", "mnist_mlp"])
+def test_init_variables_equals_flax_eager_init(arch):
+  """The jitted init gives flax's eager init, bitwise."""
+  ae = make_autoencoder(arch, 8, width=1 / 16)
+  x = jnp.zeros((2, *ae.image_shape))
+  for module, inputs in ((ae.encoder, x), (ae.decoder, jnp.zeros((2, 8)))):
+    eager = module.init(jax.random.key(0), inputs, train=False)
+    jitted = init_variables(module, jax.random.key(0), inputs, train=False)
+    assert jax.tree.structure(eager) == jax.tree.structure(jitted)
+    for a, b in zip(jax.tree.leaves(eager), jax.tree.leaves(jitted)):
+      np.testing.assert_array_equal(a, b)
