@@ -21,7 +21,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["init_variables", "MLP", "LineStart", "ConvEncoder", "ConvDecoder", "MLPEncoder", "MLPDecoder", "DownConv4x4", "UpConv4x4"]
+__all__ = ["init_variables", "MLP", "LineStart", "ConvEncoder", "ConvDecoder", "MLPEncoder", "MLPDecoder",
+           "DownConv4x4", "UpConv4x4"]
 
 _ACTIVATIONS = {
     "relu": nn.relu,
