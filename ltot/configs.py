@@ -188,7 +188,7 @@ def ots_fit(preset: str = "ots_fit-ring") -> ml_collections.ConfigDict:
   c.ots_fit = ml_collections.ConfigDict(dict(
       generator="line" if ring else "mnist_mlp", hidden=(128, 128), out_dim=2, activation="relu",
       noise="uniform" if ring else "gaussian", noise_dim=2 if ring else 32,
-      cost="sqeuclidean" if ring else "l1", psi_optimizer="sgd", psi_lr=1e-3 if ring else 1e-2,
+      cost="sqeuclidean" if ring else "l1", psi_optimizer="sgd", psi_lr=1e-3 if ring else 0.1,
       ots_steps=ots_steps, fit_steps=fit_steps, ots_tol=0.0, alternate=method == "ots_fit",
       subsample=() if ring else ((1, 0.01), (2, 0.1)), lr=3e-4 if ring else 1e-3, b1=0.9, b2=0.999, chunk=0))
   if method == "ots_fit_nonalternating":  # the same budget: one OTS phase of all the OTS steps

@@ -15,8 +15,9 @@ The paper gives neither its step sizes nor its phase lengths in the text we have
 - psi: plain SGD ascent (the paper's update), with the rate scaled by N so that one step moves
   psi_i by ``psi_lr`` times (1 - N x the fraction of the batch sent to y_i), in cost units.
   Ring: 1e-3, the best of 5e-4 .. 5e-2 in a short sweep (longer OTS phases helped more than
-  more rounds). MNIST: 1e-2, which moves a hit psi_i by about 10 (l1 costs between MNIST images
-  are in the hundreds); not tuned, as no MNIST run has been made on this CPU.
+  more rounds). MNIST: 0.1, which moves a hit psi_i by about 100 (l1 costs between MNIST images
+  are in the hundreds): the best of 1e-2, 0.1 and 1 in a one-seed sweep at the table's budget
+  (experiments/results/ots_fit_mnist_sweep.md).
 - FIT: Adam.
 - Phases: fixed lengths (``ots_tol`` = 0). The histogram distance to uniform is logged as
   ``assign_tv``.

@@ -7,7 +7,7 @@ import ot as pot
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from ltot.ot import assignment, balanced_assignment, kantorovich_potentials, lcm, transport
+from ltot.ot import assignment, auction, balanced_assignment, kantorovich_potentials, lcm, transport
 
 
 def _optimal_cost(cost):
@@ -78,6 +78,23 @@ def test_rectangular_problem_embedded_in_square():
   with jax.enable_x64(True):
     perm = np.asarray(assignment(padded))
   np.testing.assert_allclose(_cost_of(rect, perm[:30]), _optimal_cost(rect), rtol=1e-12)
+
+
+@pytest.mark.parametrize("platform", ["cpu", "gpu"])
+def test_single_slot_bidding_of_each_platform_is_optimal(platform, monkeypatch):
+  # CPUs bid row by row (Gauss-Seidel), accelerators in Jacobi rounds to the last row: both exact.
+  switch = auction._switch
+  monkeypatch.setattr(auction, "_switch", lambda m, capacity, _: switch(m, capacity, platform))
+  rng = np.random.default_rng(7)
+  cost = rng.random((193, 193))
+  with jax.enable_x64(True):
+    sol = transport(cost, 1)
+  assert sorted(np.asarray(sol.labels)) == list(range(193))
+  np.testing.assert_allclose(_cost_of(cost, sol.labels), _optimal_cost(cost), rtol=1e-12)
+  ties = rng.integers(0, 4, (120, 120)).astype(np.float32)
+  assert _cost_of(ties, assignment(ties)) == _optimal_cost(ties)
+  machol_wien = np.outer(np.arange(64), np.arange(64)).astype(np.float32)
+  assert _cost_of(machol_wien, assignment(machol_wien)) == _optimal_cost(machol_wien)
 
 
 def test_assignment_jit_and_errors():
