@@ -14,7 +14,9 @@ ltot's step is the training loop's pmapped ``train_step`` fed by its input pipel
 ``model({"data": x})``, ``loss.backward()``, ``optimizer.step()``, on float tensors
 already in memory (its DataLoader is left out, in pythae's favour). The two alternate in
 ``--rounds`` rounds of ``--steps`` steps after a warm-up; the row reports the median
-steps/s of each.
+steps/s of each. The notes add the step's floating-point work (XLA's cost analysis of ltot's
+compiled step; the two models compute the same products) and the machine's float32 matrix
+product speed in each framework, the ceiling any step of this conv net can approach.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ import sys
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
+from experiments.benchmarks.timing import host_median, median_seconds
 from experiments.reproduce._runs import load_config
 from experiments.results_io import write_table
 from ltot import data, methods
@@ -62,6 +66,18 @@ def pythae_model(widths: tuple[int, ...], latent_dim: int, lam: float):
   config = WAE_MMD_Config(input_dim=(1, 28, 28), latent_dim=latent_dim, kernel_choice="imq", reg_weight=lam,
                           kernel_bandwidth=1.0, scales=[1.0])
   return WAE_MMD(config, encoder=Encoder(), decoder=Decoder())
+
+
+def gemm_gflops(torch) -> tuple[float, float]:
+  """GFLOP/s of one float32 [19600, 2048] x [2048, 256] product (the shape of the decoder's
+  14x14 -> 28x28 layer at full width) in JAX and in torch, medians of 5 after a warm-up."""
+  rng = np.random.default_rng(0)
+  a, b = rng.random((19_600, 2_048), np.float32), rng.random((2_048, 256), np.float32)
+  flops = 2 * a.shape[0] * a.shape[1] * b.shape[1]
+  ours = median_seconds(jax.jit(jnp.matmul), jnp.asarray(a), jnp.asarray(b))
+  ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+  peer, _ = host_median(lambda: ta @ tb)
+  return flops / ours / 1e9, flops / peer / 1e9
 
 
 def main(argv=None) -> int:
@@ -125,11 +141,17 @@ def main(argv=None) -> int:
       rates[name].append(args.steps / (time.perf_counter() - t))
       print(f"{name}: {rates[name][-1]:.3f} steps/s, loss {loss:.4g}", flush=True)
   ours, peer = statistics.median(rates["ltot"]), statistics.median(rates["pythae"])
+  cost = step.lower(state, batches(0), jax.random.key(1)).compile().cost_analysis()
+  gflop = (cost[0] if isinstance(cost, list) else cost)["flops"] / 1e9
+  jax_gemm, torch_gemm = gemm_gflops(torch)
   row = {"method": "wae_mmd_vs_pythae", "dataset": f"mnist batch={config.batch_size} width={args.width:g}",
          "metric": "steps_per_second", "value": ours, "reference_value": peer,
          "notes": f"ratio {ours / peer:.2f}x; {n_ltot} parameters each; median of {args.rounds} alternating rounds "
                   f"of {args.steps} steps after 2 warm-up steps; torch {torch.__version__} with "
-                  f"{torch.get_num_threads()} threads, pythae's step without its DataLoader"}
+                  f"{torch.get_num_threads()} threads, pythae's step without its DataLoader; {gflop:.1f} GFLOP per "
+                  f"step (XLA cost analysis): ltot {gflop * ours:.0f} GFLOP/s, pythae {gflop * peer:.0f}, "
+                  f"1.5x pythae would need {1.5 * gflop * peer:.0f}; a float32 matrix product runs at "
+                  f"{jax_gemm:.0f} GFLOP/s in JAX and {torch_gemm:.0f} in torch here"}
   print(row)
   print("wrote", write_table("benchmarks", [row], "python -m experiments.benchmarks.wae_vs_pythae " + " ".join(argv)))
   return 0
