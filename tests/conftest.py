@@ -1,11 +1,24 @@
 """Shared fixtures. Tests run on the CPU; data-parallel tests force 4 host devices
 in a subprocess-free way by setting XLA_FLAGS before jax is first imported."""
 
+import atexit
 import os
+import shutil
+import tempfile
 
 # Four CPU devices for the data-parallel tests; 1-device runs select devices[:1].
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+# One persistent compilation cache for the session, shared with the `ltot` subprocesses the CLI
+# tests start (they inherit the environment): many tests compile the same programs, and XLA's
+# CPU compiler is a large part of the suite's time (the SIGKILL test's three runs: 160 s -> 96 s).
+# Every program is cached, however quick to compile; the folder goes when the session ends.
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+  os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="ltot-tests-jax-cache-")
+  atexit.register(shutil.rmtree, os.environ["JAX_COMPILATION_CACHE_DIR"], True)
+  os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+  os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
