@@ -37,6 +37,20 @@ def test_regression_loss_by_hand():
   np.testing.assert_allclose(ae_ot.transport_map(lambda v: a @ v, z), z + a, atol=1e-6)
 
 
+def test_regression_without_the_gradient_term_has_the_fit_term_gradient():
+  # lam = 0 (the papers' setting) reports the gradient term but must not change the update.
+  net = MLP((16, 16), 1, "relu")
+  params = net.init(jax.random.key(0), jnp.zeros((1, 3)))
+  z, matched = jax.random.normal(jax.random.key(1), (2, 20, 3))
+  h = jax.random.normal(jax.random.key(2), (20,))
+  potential = lambda p: (lambda v: net.apply(p, v)[0])  # noqa: E731
+  got = jax.grad(lambda p: ae_ot.potential_regression_loss(potential(p), z, h, matched, 0.0)[0])(params)
+  want = jax.grad(lambda p: jnp.mean((net.apply(p, z)[:, 0] - h) ** 2))(params)
+  for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+  assert float(ae_ot.potential_regression_loss(potential(params), z, h, matched, 0.0)[1]["gradient"]) > 0
+
+
 def test_fitted_potential_moves_points_to_their_targets():
   # Two-point target (+-3, 0), source N(0, I) in 2-D. Each step draws a fresh batch, solves eq. 14
   # and regresses D with eq. 18 (lambda 1) onto the duals, targets from the primal matching.
