@@ -4,6 +4,9 @@ XLA's CPU sort is ~20x slower than NumPy's (experiments/benchmarks/sliced.py), s
 on the CPU backend the permutation comes from NumPy through ``pure_callback`` and
 the rest stays in XLA; other backends use ``lax.sort``. Results are identical.
 A callback costs ~2 ms of fixed overhead, so this pays off for large sorts only.
+With more than one local CPU device the callback is not used: executions on several
+CPU devices at once that call back into Python can hang (seen as TWAE's data-parallel
+MNIST step stopping for good at 2 and 4 forced devices, and in a bare pmap of this sort).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ def sort_last_axis(a: jnp.ndarray) -> jnp.ndarray:
     >>> jax.grad(lambda a: sort_last_axis(a)[0])(jnp.array([3.0, 1.0, 2.0])).tolist()  # d min / d a
     [0.0, 1.0, 0.0]
   """
-  if a.size < _MIN_CALLBACK_SIZE:
+  if a.size < _MIN_CALLBACK_SIZE or len(jax.local_devices(backend="cpu")) > 1:
     return jnp.sort(a, axis=-1)
 
   def on_cpu(a):

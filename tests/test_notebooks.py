@@ -40,8 +40,7 @@ def test_every_notebook_is_run_and_stripped():
 @pytest.mark.parametrize("name", sorted(SMALL))
 def test_notebook_runs(name, monkeypatch, tmp_path):
   monkeypatch.setenv("MPLBACKEND", "Agg")
-  # One CPU device, as on Colab. (TWAE's MNIST training deadlocks in an all-reduce with 4 forced
-  # CPU devices on 2 cores, in the notebook and in a plain script alike; see the issue notes.)
+  # One CPU device, as on Colab.
   monkeypatch.setenv("XLA_FLAGS", "")
   nb = _read(name)
   for cell in nb.cells:

@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -109,13 +113,34 @@ def test_bad_input(xy):
     D.sliced_wasserstein(x[:, 0], y[:, 0], rng=jax.random.key(0))
 
 
-def test_sort_last_axis_matches_xla_sort_values_grads_vmap(rng):
-  # Large enough for the NumPy path, and without ties (where the gradient's routing is arbitrary).
-  a = jnp.asarray(rng.permutation(7 * 20000).reshape(7, 20000) / 1024.0, jnp.float32)
-  np.testing.assert_array_equal(D.sort_last_axis(a), jnp.sort(a, axis=-1))
-  w = jnp.asarray(rng.normal(size=(7, 20000)), jnp.float32)
-  g = jax.grad(lambda a: jnp.sum(w * D.sort_last_axis(a) ** 2))(a)
-  g_ref = jax.grad(lambda a: jnp.sum(w * jnp.sort(a, axis=-1) ** 2))(a)
-  np.testing.assert_allclose(g, g_ref, rtol=1e-6)
-  batched = jax.vmap(D.sort_last_axis)(jnp.stack([a, -a]))
-  np.testing.assert_array_equal(batched[1], jnp.sort(-a, axis=-1))
+# Run in a fresh process with a given number of CPU devices: the NumPy path is taken with one
+# device only, and a data-parallel step through it must finish (with the callback under several
+# devices it hung). Large enough for the NumPy path, and without ties (where the gradient's
+# routing is arbitrary).
+_SORT_CHECK = """
+import jax, jax.numpy as jnp, numpy as np
+from ltot import discrepancy as D
+rng = np.random.default_rng(0)
+a = jnp.asarray(rng.permutation(7 * 20000).reshape(7, 20000) / 1024.0, jnp.float32)
+callback = "pure_callback" in str(jax.make_jaxpr(D.sort_last_axis)(a))
+assert callback == (jax.local_device_count() == 1), (callback, jax.local_device_count())
+np.testing.assert_array_equal(D.sort_last_axis(a), jnp.sort(a, axis=-1))
+w = jnp.asarray(rng.normal(size=(7, 20000)), jnp.float32)
+g = jax.grad(lambda a: jnp.sum(w * D.sort_last_axis(a) ** 2))(a)
+g_ref = jax.grad(lambda a: jnp.sum(w * jnp.sort(a, axis=-1) ** 2))(a)
+np.testing.assert_allclose(g, g_ref, rtol=1e-6)
+batched = jax.vmap(D.sort_last_axis)(jnp.stack([a, -a]))
+np.testing.assert_array_equal(batched[1], jnp.sort(-a, axis=-1))
+n = jax.local_device_count()
+step = jax.pmap(lambda x: jax.lax.psum(D.sort_last_axis(x)[:, -1], "i"), axis_name="i")
+for _ in range(3):
+  out = step(jnp.stack([a + i for i in range(n)])).block_until_ready()
+np.testing.assert_allclose(out[0], sum(jnp.max(a + i, axis=-1) for i in range(n)), rtol=1e-6)
+"""
+
+
+@pytest.mark.parametrize("devices", [1, 2])
+def test_sort_last_axis_matches_xla_sort_values_grads_vmap_pmap(devices):
+  env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"}
+  r = subprocess.run([sys.executable, "-c", _SORT_CHECK], env=env, capture_output=True, text=True, timeout=300)
+  assert r.returncode == 0, r.stderr[-3000:]
