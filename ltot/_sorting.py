@@ -23,6 +23,14 @@ def _numpy_argsort(a: np.ndarray) -> np.ndarray:
 _MIN_CALLBACK_SIZE = 1 << 16  # below this, XLA's sort beats the callback's fixed cost
 
 
+def _several_cpu_devices() -> bool:
+  """Whether this process has more than one CPU device (False without a CPU backend, e.g. JAX_PLATFORMS=cuda)."""
+  try:
+    return len(jax.local_devices(backend="cpu")) > 1
+  except RuntimeError:  # jax: "Unknown backend cpu"; the CPU branch below is then never lowered
+    return False
+
+
 def sort_last_axis(a: jnp.ndarray) -> jnp.ndarray:
   """``jnp.sort(a, axis=-1)``, differentiable (the gradient flows through a gather).
 
@@ -33,7 +41,7 @@ def sort_last_axis(a: jnp.ndarray) -> jnp.ndarray:
     >>> jax.grad(lambda a: sort_last_axis(a)[0])(jnp.array([3.0, 1.0, 2.0])).tolist()  # d min / d a
     [0.0, 1.0, 0.0]
   """
-  if a.size < _MIN_CALLBACK_SIZE or len(jax.local_devices(backend="cpu")) > 1:
+  if a.size < _MIN_CALLBACK_SIZE or _several_cpu_devices():
     return jnp.sort(a, axis=-1)
 
   def on_cpu(a):

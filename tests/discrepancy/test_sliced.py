@@ -139,6 +139,18 @@ np.testing.assert_allclose(out[0], sum(jnp.max(a + i, axis=-1) for i in range(n)
 """
 
 
+def test_sort_last_axis_without_a_cpu_backend(monkeypatch, rng):
+  # A process started with JAX_PLATFORMS=cuda has no CPU backend: asking for its devices raises.
+  from ltot import _sorting
+
+  def no_cpu(backend=None):
+    raise RuntimeError(f"Unknown backend {backend}. Available backends are ['cuda']")
+
+  monkeypatch.setattr(_sorting.jax, "local_devices", no_cpu)
+  a = jnp.asarray(rng.normal(size=(2, _sorting._MIN_CALLBACK_SIZE)), jnp.float32)
+  np.testing.assert_array_equal(D.sort_last_axis(a), jnp.sort(a, axis=-1))
+
+
 @pytest.mark.parametrize("devices", [1, 2])
 def test_sort_last_axis_matches_xla_sort_values_grads_vmap_pmap(devices):
   env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"}
