@@ -1,19 +1,30 @@
 """``ltot train | eval | sample | report``: the command line over configs, the loop and the methods.
 
-  ltot train  --config experiments/configs/wae_mmd_mnist.py [--config.KEY=VALUE ...] --workdir DIR
-  ltot eval   --workdir DIR [--num-samples N]
-  ltot sample --workdir DIR --num N --out FILE.png|FILE.npy
+  ltot train  --config FILE[:PRESET] [--config.KEY=VALUE ...] --workdir DIR [--resume_with_changes]
+  ltot train  --config FILE[:PRESET] [--config.KEY=VALUE ...] --show_config
+  ltot eval   --workdir DIR [--num_samples N] [--out_dir DIR]
+  ltot sample --workdir DIR [--num N] --out FILE.png|FILE.npy [--seed S]
   ltot report RUN_DIR [RUN_DIR ...] --out FILE.md
 
-``eval`` restores the newest checkpoint, scores it on the whole test split and writes
-metrics.json (reconstruction error; with the shipped MNIST / Fashion-MNIST classifiers
-also FID, Inception Score, mode KL and exact W1 over N generated samples, default the
-config's num_fid_samples) and samples / reconstructions / interpolations PNGs.
-``report`` tabulates the runs' metrics.json and plots their logged metrics against the step.
+``ltot COMMAND --help`` lists a command's flags. ``python -m ltot ...`` is the same program.
+
+``train`` writes the run directory (config.json, checkpoints/, metrics.jsonl, then the
+report: metrics.json and PNGs); rerun with the same flags, it resumes. A run directory
+of another config is refused unless --resume_with_changes, which records the change in
+config_history.jsonl. ``eval`` restores the newest readable checkpoint and writes its
+report into --out_dir (default DIR/eval, so the training report is kept): reconstruction
+error; with the shipped MNIST / Fashion-MNIST classifiers also FID, Inception Score, mode
+KL and exact W1 over N generated samples (default the config's num_fid_samples); the
+exact W1 to fresh data for the 2-D toys. ``report`` tabulates runs' metrics.json and plots
+their logged metrics against the step.
 
 Multi-host training: start ``ltot train`` once per process with the same flags and a
 shared --workdir, plus --coordinator_address=HOST:PORT --num_processes=P --process_id=I
 (or --distributed alone where jax finds the cluster itself: Cloud TPU pods, SLURM).
+
+Exit status: 0 done (also when SIGTERM checkpointed and stopped a run), 2 a usage error (bad
+flag, config or run directory; one line on stderr), 1 a failure (missing data, a diverged
+run, no readable checkpoint: one line; anything else is a bug and keeps its traceback).
 """
 
 from __future__ import annotations
@@ -27,23 +38,57 @@ from ml_collections import config_flags
 
 __all__ = ["run", "validate_config"]
 
-COMMANDS = ("train", "eval", "sample", "report")
-_CONFIG = config_flags.DEFINE_config_file("config", None, "Path to a get_config() file (train).", lock_config=True)
-_WORKDIR = flags.DEFINE_string("workdir", None, "Run directory: checkpoints, logs, images, metrics.")
-_NUM = flags.DEFINE_integer("num", 64, "Number of samples (sample).")
-_OUT = flags.DEFINE_string("out", None, "Output file: .png (grid) or .npy (sample), .md (report).")
-_NUM_SAMPLES = flags.DEFINE_integer("num_samples", None, "Generated samples scored by eval (default: config.num_fid_samples).")
-_DISTRIBUTED = flags.DEFINE_bool("distributed", False, "train: jax.distributed.initialize() with the cluster jax detects.")
-_COORDINATOR = flags.DEFINE_string("coordinator_address", None, "train, multi-host: HOST:PORT of process 0.")
-_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "train, multi-host: number of processes.")
-_PROCESS_ID = flags.DEFINE_integer("process_id", None, "train, multi-host: this process's index.")
+
+def _define_flags(argv: list[str]) -> flags.FlagValues:
+  """A fresh set of the command line's flags for ``argv`` (ml_collections defines the --config.KEY
+  overrides it finds there): each ``run`` parses its own, so it can be called again in one process."""
+  fv = flags.FlagValues()
+  config_flags.DEFINE_config_file("config", None, "Path to a get_config() file, optionally FILE:PRESET.",
+                                  flag_values=fv, lock_config=True, sys_argv=argv)
+  flags.DEFINE_string("workdir", None, "Run directory: checkpoints, logs, images, metrics.", flag_values=fv)
+  flags.DEFINE_bool("resume_with_changes", False, "Continue a run directory whose config.json differs from "
+                    "--config; the change is recorded in config_history.jsonl.", flag_values=fv)
+  flags.DEFINE_bool("show_config", False, "Print the config's keys and values (overrides applied) and exit.",
+                    flag_values=fv)
+  flags.DEFINE_integer("num", 64, "Number of samples.", flag_values=fv)
+  flags.DEFINE_integer("seed", None, "Seed of the samples (default: the run's evaluation key).", flag_values=fv)
+  flags.DEFINE_string("out", None, "Output file: sample: .png (grid) or .npy; report: .md.", flag_values=fv)
+  flags.DEFINE_string("out_dir", None, "Folder for eval's metrics.json and PNGs (default WORKDIR/eval).",
+                      flag_values=fv)
+  flags.DEFINE_integer("num_samples", None, "Generated samples scored (default: config.num_fid_samples).",
+                       flag_values=fv)
+  flags.DEFINE_bool("distributed", False, "Multi-host: jax.distributed.initialize() with the cluster jax detects.",
+                    flag_values=fv)
+  flags.DEFINE_string("coordinator_address", None, "Multi-host: HOST:PORT of process 0.", flag_values=fv)
+  flags.DEFINE_integer("num_processes", None, "Multi-host: number of processes.", flag_values=fv)
+  flags.DEFINE_integer("process_id", None, "Multi-host: this process's index.", flag_values=fv)
+  return fv
+
+
+# command -> (usage, what it does, its flags)
+COMMANDS = {
+    "train": ("--config FILE[:PRESET] [--config.KEY=VALUE ...] --workdir DIR",
+              "Trains (or resumes) a run, then scores it and writes its report into the run directory.",
+              ("config", "workdir", "resume_with_changes", "show_config", "distributed", "coordinator_address",
+               "num_processes", "process_id")),
+    "eval": ("--workdir DIR [--num_samples N] [--out_dir DIR]",
+             "Scores the newest readable checkpoint of a run; writes metrics.json and PNGs into --out_dir.",
+             ("workdir", "num_samples", "out_dir")),
+    "sample": ("--workdir DIR [--num N] --out FILE.png|FILE.npy [--seed S]",
+               "Draws samples of a run's newest readable checkpoint: an image grid (.png) or an array (.npy).",
+               ("workdir", "num", "out", "seed")),
+    "report": ("RUN_DIR [RUN_DIR ...] --out FILE.md",
+               "One markdown table of the runs' final metrics and plots of their logged metrics.",
+               ("out",)),
+}
+_HELP = ("--help", "-h", "-help", "--helpfull", "--helpshort", "-?")
 
 _POSITIVE = ("batch_size", "num_steps", "log_every", "checkpoint_every", "max_checkpoints", "num_eval_examples")
 _NON_NEGATIVE = ("num_devices", "eval_every", "seed", "num_fid_samples")
 
 
 class UsageError(ValueError):
-  pass
+  """A bad command line, config or run directory: one line, exit status 2."""
 
 
 def validate_config(config) -> None:
@@ -57,8 +102,9 @@ def validate_config(config) -> None:
     raise UsageError(f"config.nonfinite={config.nonfinite!r} is not one of {NONFINITE}")
   if config.method not in methods.METHODS:
     raise UsageError(f"config.method={config.method!r} is not one of {sorted(methods.METHODS)}")
-  if config.dataset not in data.DATASETS:
-    raise UsageError(f"config.dataset={config.dataset!r} is not one of {sorted(data.DATASETS)}")
+  if not data.is_dataset(config.dataset):
+    raise UsageError(f"config.dataset={config.dataset!r} is not one of {sorted(data.DATASETS)}, the 2-D toys "
+                     f"{sorted(data.TOY_SETS)}, npy:PATH or folder:PATH (your own images)")
   for key in _POSITIVE:
     if not isinstance(config[key], int) or config[key] <= 0:
       raise UsageError(f"config.{key} must be a positive integer, got {config[key]!r}")
@@ -67,124 +113,198 @@ def validate_config(config) -> None:
       raise UsageError(f"config.{key} must be a non-negative integer, got {config[key]!r}")
 
 
+def _say(message: str) -> None:
+  print(f"ltot: {message}", file=sys.stderr, flush=True)
+
+
 def _setup(config, need_train: bool):
-  """Data, method and a state template for ``config``."""
+  """(train split or None, test split, method) for ``config``; a config the method rejects is a usage error."""
   from ltot import data, methods
-  train = data.load(config.dataset, "train") if need_train else None
-  test = data.load(config.dataset, "test")
+  _say(f"loading {config.dataset}" + (" (train and test splits)" if need_train else " (test split)"))
+  train = data.load_split(config, "train") if need_train else None
+  test = data.load_split(config, "test")
   num_train = len(train) if train is not None else config.batch_size
-  method = methods.build(config, steps_per_epoch=max(1, num_train // config.batch_size))
+  try:
+    method = methods.build(config, steps_per_epoch=max(1, num_train // config.batch_size))
+  except ValueError as e:
+    raise UsageError(f"bad config: {e}") from e
   return train, test, method
 
 
 def _load_run(workdir: str):
+  """(config, test split, method, restored state, its step, root keys) of a run directory."""
+  import jax
+  from ltot import data
   from ltot.train import read_run_config, restore_run, root_keys
+  if not os.path.isdir(workdir):
+    raise UsageError(f"--workdir {workdir} does not exist")
   try:
     config = read_run_config(workdir)
-    _, test, method = _setup(config, need_train=False)
-    keys = root_keys(config.seed)
-    step, state = restore_run(workdir, method.init(keys["init"], {"image": test.images[:2]}))
+  except FileNotFoundError as e:
+    raise UsageError(str(e)) from e
+  _, test, method = _setup(config, need_train=False)
+  keys = root_keys(config.seed)
+  example = {"x": test.images[:2]}
+  if method.resident_data:  # its state has a row per training example (OTS/FIT's dual): shape it on them
+    example = method.training_data(jax.random.fold_in(keys["init"], 1), {"x": data.load_split(config, "train").images})
+  template = jax.eval_shape(method.init, keys["init"], example)
+  try:
+    step, state = restore_run(workdir, template)
   except FileNotFoundError as e:
     raise UsageError(str(e)) from e
   return config, test, method, state, step, keys
 
 
-def _initialize_distributed() -> None:
+def _initialize_distributed(fv) -> None:
   """jax.distributed.initialize from --distributed / --coordinator_address, before any computation."""
   import jax
-  explicit = (_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
+  explicit = (fv.coordinator_address, fv.num_processes, fv.process_id)
   if any(v is not None for v in explicit):
     if any(v is None for v in explicit):
       raise UsageError("multi-host training needs all of --coordinator_address, --num_processes and --process_id")
-    if not 0 <= _PROCESS_ID.value < _NUM_PROCESSES.value:
-      raise UsageError(f"--process_id={_PROCESS_ID.value} is not in [0, --num_processes={_NUM_PROCESSES.value})")
+    if not 0 <= fv.process_id < fv.num_processes:
+      raise UsageError(f"--process_id={fv.process_id} is not in [0, --num_processes={fv.num_processes})")
     jax.distributed.initialize(*explicit)
-  elif _DISTRIBUTED.value:
+  elif fv.distributed:
     jax.distributed.initialize()
 
 
-def _train(workdir: str) -> int:
+def _writable_dir(path: str, what: str) -> None:
+  """Raises UsageError unless folder ``path`` exists (or can be made) and is writable."""
+  try:
+    os.makedirs(path, exist_ok=True)
+  except OSError as e:
+    raise UsageError(f"cannot create {what} {path}: {e.strerror}") from e
+  if not os.access(path, os.W_OK | os.X_OK):
+    raise UsageError(f"{what} {path} is not writable")
+
+
+def _train(fv) -> int:
   from ltot import data, train
-  config = _CONFIG.value
+  config = fv.config
   if config is None:
     raise UsageError("train needs --config")
+  if fv.show_config:
+    print(config)
+    return 0
+  workdir = fv.workdir
+  if not workdir:
+    raise UsageError("train needs --workdir")
   validate_config(config)
-  _initialize_distributed()
+  _writable_dir(workdir, "--workdir")
+  _initialize_distributed(fv)
   import jax
   train_data, test, method = _setup(config, need_train=True)
-  data.check_images(data.to_unit_float(train_data.images[:1000]), "training images")
-  os.makedirs(workdir, exist_ok=True)
-  primary = jax.process_index() == 0
-  if primary:
-    with open(os.path.join(workdir, "config.json"), "w") as f:
-      f.write(config.to_json(indent=2, sort_keys=True))
-  result = train.train(method, train_data.images, config, workdir, eval_images=test.images)
+  data.check_arrays(train_data.images[:1000], "training data")
+  result = train.train(method, train_data.images, config, workdir, eval_images=test.images,
+                       resume_with_changes=fv.resume_with_changes)
   if result.preempted:
-    print(f"ltot: preempted; checkpoint saved at step {result.step} in {workdir}", file=sys.stderr)
+    _say(f"preempted; checkpoint saved at step {result.step} in {workdir}")
     return 0
-  if not primary:  # process 0 scores the trained model and writes the report
+  if jax.process_index() != 0:  # process 0 scores the trained model and writes the report
     return 0
+  if result.resumed_from >= config.num_steps:
+    _say(f"already at step {result.step}; re-scoring it (the report is written again)")
   metrics = train.write_report(method, result.state, test.images, train.root_keys(config.seed)["eval"],
-                               workdir, result.step, dataset=config.dataset, num_samples=config.num_fid_samples)
+                               workdir, result.step, dataset=config.dataset, num_samples=config.num_fid_samples,
+                               progress=True)
   print(json.dumps(metrics, indent=2, sort_keys=True))
   pngs = sorted(f for f in os.listdir(workdir) if f.endswith(".png"))
-  print(f"wrote {workdir}/metrics.json, {', '.join(pngs)}")
+  _say(f"wrote {workdir}/metrics.json, {', '.join(pngs)}")
   return 0
 
 
-def _eval(workdir: str) -> int:
+def _eval(fv) -> int:
+  workdir = fv.workdir
   from ltot import train
+  num_samples = fv.num_samples
+  if num_samples is not None and num_samples < 0:
+    raise UsageError(f"--num_samples must be non-negative, got {num_samples}")
+  out_dir = fv.out_dir or os.path.join(workdir, "eval")
   config, test, method, state, step, keys = _load_run(workdir)
-  num_samples = config.get("num_fid_samples", 10_000) if _NUM_SAMPLES.value is None else _NUM_SAMPLES.value
-  if num_samples < 0:
-    raise UsageError(f"--num-samples must be non-negative, got {num_samples}")
-  metrics = train.write_report(method, state, test.images, keys["eval"], workdir, step,
-                               dataset=config.dataset, num_samples=num_samples)
+  _writable_dir(out_dir, "--out_dir")
+  num_samples = config.get("num_fid_samples", 10_000) if num_samples is None else num_samples
+  metrics = train.write_report(method, state, test.images, keys["eval"], out_dir, step,
+                               dataset=config.dataset, num_samples=num_samples, progress=True)
   print(json.dumps(metrics, indent=2, sort_keys=True))
+  _say(f"wrote {out_dir}/metrics.json and its PNGs (step {step})")
   return 0
 
 
-def _sample(workdir: str) -> int:
+def _sample(fv) -> int:
+  workdir = fv.workdir
   import jax
   import numpy as np
   from ltot import viz
-  if not _OUT.value or not _OUT.value.endswith((".png", ".npy")):
+  out = fv.out
+  if not out or not out.endswith((".png", ".npy")):
     raise UsageError("sample needs --out FILE.png or FILE.npy")
-  if _NUM.value <= 0:
-    raise UsageError(f"--num must be positive, got {_NUM.value}")
+  if fv.num <= 0:
+    raise UsageError(f"--num must be positive, got {fv.num}")
+  _writable_dir(os.path.dirname(os.path.abspath(out)), "the folder of --out")
   _, _, method, state, _, keys = _load_run(workdir)
-  images = np.asarray(method.sample(state, jax.random.fold_in(keys["eval"], 2), _NUM.value))
-  if _OUT.value.endswith(".npy"):
-    np.save(_OUT.value, images)
+  key = jax.random.fold_in(keys["eval"], 2) if fv.seed is None else jax.random.key(fv.seed)
+  samples = np.asarray(jax.jit(method.sample, static_argnums=2)(state, key, fv.num))
+  if out.endswith(".npy"):
+    np.save(out, samples)
+  elif samples.ndim == 2:  # points: a scatter plot
+    viz.save_points(samples, out)
   else:
-    viz.save_image_grid(images, _OUT.value)
-  print(f"wrote {_NUM.value} samples to {_OUT.value}")
+    viz.save_image_grid(samples, out)
+  _say(f"wrote {fv.num} samples to {out}")
   return 0
 
 
-def _report(run_dirs: list[str]) -> int:
+def _report(fv, run_dirs: list[str]) -> int:
   from ltot.train.report import compare_runs
-  if not _OUT.value or not _OUT.value.endswith(".md"):
+  if not fv.out or not fv.out.endswith(".md"):
     raise UsageError("report needs --out FILE.md")
   if not run_dirs:
     raise UsageError("report needs at least one run directory")
+  for d in run_dirs:
+    if not os.path.isdir(d):
+      raise UsageError(f"run directory {d} does not exist")
+  _writable_dir(os.path.dirname(os.path.abspath(fv.out)), "the folder of --out")
   try:
-    written = compare_runs(run_dirs, _OUT.value)
+    written = compare_runs(run_dirs, fv.out)
   except FileNotFoundError as e:
     raise UsageError(str(e)) from e
-  print("wrote " + ", ".join(written))
+  _say("wrote " + ", ".join(written))
   return 0
 
 
-def _main(argv) -> int:
-  command = argv[1]
+def _command_help(fv, command: str) -> str:
+  usage, what, names = COMMANDS[command]
+  lines = [f"usage: ltot {command} {usage}", "", what, "", "flags:"]
+  for name in names:
+    flag = fv[name]
+    default = "" if flag.default in (None, False) or name == "config" else f" (default: {flag.default})"
+    lines.append(f"  --{name}: {flag.help}{default}")
+  if command == "train":
+    lines.append("  --config.KEY=VALUE: override a key of the config (see --show_config)")
+  return "\n".join(lines)
+
+
+def _stray_flags(fv, command: str) -> list[str]:
+  """Flags given on the command line that ``command`` does not take."""
+  own = set(COMMANDS[command][2])
+  return [f"--{name}" for name in ("config", "workdir", "resume_with_changes", "show_config", "num", "seed", "out",
+                                   "out_dir", "num_samples", "distributed", "coordinator_address", "num_processes",
+                                   "process_id")
+          if name not in own and fv[name].present]
+
+
+def _main(fv, command: str, rest: list[str]) -> int:
+  stray = _stray_flags(fv, command)
+  if stray:
+    raise UsageError(f"`ltot {command}` takes no {', '.join(stray)} (see `ltot {command} --help`)")
   if command == "report":
-    return _report(argv[2:])
-  if len(argv) > 2:
-    raise UsageError(f"unexpected arguments {argv[2:]}")
-  if not _WORKDIR.value:
+    return _report(fv, rest)
+  if rest:
+    raise UsageError(f"unexpected arguments {rest}")
+  if command != "train" and not fv.workdir:
     raise UsageError(f"{command} needs --workdir")
-  return {"train": _train, "eval": _eval, "sample": _sample}[command](_WORKDIR.value)
+  return {"train": _train, "eval": _eval, "sample": _sample}[command](fv)
 
 
 def _normalise(arg: str) -> str:
@@ -195,26 +315,56 @@ def _normalise(arg: str) -> str:
   return arg
 
 
+def _config_path(args: list[str]) -> str | None:
+  """The file of --config FILE[:PRESET] on the command line, or None."""
+  for i, arg in enumerate(args):
+    if arg.startswith("--config="):
+      return arg[len("--config="):].split(":")[0]
+    if arg == "--config" and i + 1 < len(args):
+      return args[i + 1].split(":")[0]
+  return None
+
+
+def _parse(fv, argv: list[str]) -> list[str]:
+  """absl-parses argv into ``fv``; returns the positional arguments after the command. Raises UsageError."""
+  path = _config_path(argv[2:])
+  if path is not None and not os.path.isfile(path):
+    raise UsageError(f"config file {path} not found")
+  try:
+    return fv(argv)[2:]
+  except (flags.Error, AttributeError, KeyError, TypeError, ValueError) as e:
+    message = str(e)
+    if "Error whilst parsing config file" in message:  # ml_collections embeds the file's traceback
+      last = [line for line in message.splitlines() if line.strip()][-1].strip()
+      raise UsageError(f"cannot load the config {path}: {last}") from None
+    # ml_collections reports unknown --config.KEY overrides as AttributeError ("Did you mean ...").
+    raise UsageError(f"bad command line: {message}") from None
+
+
 def run(argv: list[str] | None = None) -> int:
-  """Entry point of the ``ltot`` script."""
-  from ltot.data import MissingDataError
+  """Entry point of the ``ltot`` script (and of ``python -m ltot``)."""
+  from ltot.data import DataError, MissingDataError
+  from ltot.train import CheckpointError, ConfigMismatchError
   argv = list(sys.argv if argv is None else argv)
   if len(argv) < 2 or argv[1] not in COMMANDS:
-    print(__doc__, file=sys.stderr)
-    return 2
-  argv = [argv[0], argv[1]] + [_normalise(a) for a in argv[2:]]
+    asked = len(argv) >= 2 and argv[1] in _HELP
+    print(__doc__, file=sys.stdout if asked else sys.stderr)
+    if len(argv) >= 2 and not asked:
+      print(f"ltot: error: unknown command {argv[1]!r}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
+    return 0 if asked else 2
+  command = argv[1]
+  argv = [argv[0], command] + [_normalise(a) for a in argv[2:]]
+  fv = _define_flags(argv)
+  if any(a in _HELP or a.split("=")[0] in _HELP for a in argv[2:]):
+    print(_command_help(fv, command))
+    return 0
   try:
-    rest = flags.FLAGS(argv)
-  except (flags.Error, AttributeError, KeyError, TypeError, ValueError) as e:
-    # ml_collections reports unknown --config.KEY overrides as AttributeError ("Did you mean ...").
-    print(f"ltot: error: bad command line: {e}", file=sys.stderr)
-    return 2
-  try:
-    return _main(rest)
-  except (UsageError, MissingDataError) as e:
+    rest = _parse(fv, argv)
+    return _main(fv, command, rest)
+  except (UsageError, ConfigMismatchError) as e:
     print(f"ltot: error: {e}", file=sys.stderr)
     return 2
-  except (ValueError, RuntimeError, FloatingPointError) as e:
+  except (MissingDataError, DataError, CheckpointError, FloatingPointError) as e:
     print(f"ltot: error: {type(e).__name__}: {e}", file=sys.stderr)
     return 1
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import ml_collections
 
 __all__ = ["PRESETS", "base", "PENALTY_LAMBDA", "PENALTY_OPTIONS", "MNIST_PER_PIXEL", "twae_section", "celeba_schedule",
+           "TWAE_AUTHORS_OPTIM", "TWAE_AUTHORS_BN", "TESSELLATION_SIZES", "TESSELLATION_POINTS",
+           "TESSELLATION_CPU_UPDATES", "tessellation_size",
            "method_dataset", "wae_section", "latent_ot_toy", "ots_fit", "TOY_FAMILIES", "toy"]
 
 PRESETS = ("cpu", "paper")
@@ -65,8 +67,10 @@ def base(preset: str, *, method: str, dataset: str = "mnist", arch: str = "mnist
 
 
 def twae_section(penalty: str, num_regions: int, *, tessellation: str = "cvt", assign: str = "lcm",
-                 alpha: float = 0.0, recon_weight: float = 1.0) -> ml_collections.ConfigDict:
-  """The ``twae`` section: the penalty with the paper's lambda and options, the tessellation and assignment.
+                 alpha: float = 0.0, recon_weight: float = 1.0, bn_policy: str = "train",
+                 region_prior: str = "exact") -> ml_collections.ConfigDict:
+  """The ``twae`` section: the penalty with the paper's lambda and options, the tessellation and assignment,
+  the BatchNorm policy on region batches and the region priors (``ltot.methods.twae``).
 
   Example:
     >>> s = twae_section('gw', 10)
@@ -78,7 +82,40 @@ def twae_section(penalty: str, num_regions: int, *, tessellation: str = "cvt", a
   return ml_collections.ConfigDict(dict(
       penalty=penalty, lam=PENALTY_LAMBDA[penalty], penalty_options=PENALTY_OPTIONS[penalty],
       tessellation=tessellation, num_regions=num_regions, tessellation_seed=0, cvt_samples=100_000,
-      cvt_iters=50, assign=assign, alpha=alpha, recon_weight=recon_weight))
+      cvt_iters=50, assign=assign, alpha=alpha, recon_weight=recon_weight, bn_policy=bn_policy,
+      region_prior=region_prior))
+
+
+# The TWAE authors' code, where the paper is silent: Adam with lr 1e-4 and betas (0.9, 0.999),
+# constant, and BatchNorm switched to eval mode after the first round.
+TWAE_AUTHORS_OPTIM = dict(lr=1e-4, b1=0.9, b2=0.999, decay_epochs=())
+TWAE_AUTHORS_BN = "frozen_after_first_round"
+# The paper's MNIST tessellations (Table 3, Fig. 6): N = 10,000 codes per round in m regions;
+# without tessellation the batch is the region size N / m.
+TESSELLATION_SIZES = {"m100": 100, "m200": 200, "m400": 400}
+TESSELLATION_POINTS = 10_000
+# Updates (region steps, or batches for the baselines) of the m-sized presets at 1/16 width:
+# what the 2-core CPU trains in about 15 minutes per run (experiments/results/mnist_twae.md).
+TESSELLATION_CPU_UPDATES = 6_000
+
+
+def tessellation_size(preset: str, *, method: str) -> tuple[ml_collections.ConfigDict, int]:
+  """(config, m) of an m-sized MNIST preset "m100" / "m200" / "m400": ``base("cpu")`` (1/16 width)
+  with the TWAE authors' optimiser, ``TESSELLATION_CPU_UPDATES`` updates and checkpoints every 1,000;
+  the caller sets the batch (TWAE: N = 10,000; its WAE baseline: N / m).
+
+  Example:
+    >>> c, m = tessellation_size('m200', method='twae')
+    >>> m, c.optim.lr, c.optim.b1, c.num_steps, c.model.width
+    (200, 0.0001, 0.9, 6000, 0.0625)
+  """
+  if preset not in TESSELLATION_SIZES:
+    raise ValueError(f"size must be one of {sorted(TESSELLATION_SIZES)}, got {preset!r}")
+  c = base("cpu", method=method)
+  c.optim = ml_collections.ConfigDict(dict(TWAE_AUTHORS_OPTIM))
+  c.num_steps = TESSELLATION_CPU_UPDATES
+  c.checkpoint_every = c.eval_every = 1_000
+  return c, TESSELLATION_SIZES[preset]
 
 
 def celeba_schedule(c: ml_collections.ConfigDict, epochs: int, *, per_step: int = 100) -> ml_collections.ConfigDict:
@@ -140,7 +177,8 @@ def latent_ot_toy(preset: str = "otgen-moons") -> ml_collections.ConfigDict:
   c.num_steps = 10_000
   c.log_every = 500
   c.eval_every = 0
-  c.num_eval_examples = 1
+  c.num_eval_examples = 2_000  # fresh points that `ltot eval` scores against (ltot.data.load_split)
+  c.num_fid_samples = 2_000  # generated points of the exact W1 to them (ltot.train.write_report)
   c.checkpoint_every = 10_000
   c.max_checkpoints = 1
   c.nonfinite = "stop"

@@ -8,7 +8,7 @@ import os
 import numpy as np
 from PIL import Image
 
-__all__ = ["image_grid", "plot_tessellation", "region_image", "save_image_grid"]
+__all__ = ["image_grid", "plot_tessellation", "region_image", "save_image_grid", "save_points"]
 
 
 def image_grid(images: np.ndarray, ncol: int | None = None, pad: int = 1) -> np.ndarray:
@@ -44,6 +44,40 @@ def save_image_grid(images: np.ndarray, path: str | os.PathLike, ncol: int | Non
   """
   grid = image_grid(images, ncol)
   Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(path)
+
+
+def save_points(points: np.ndarray, path: str | os.PathLike, *, reference: np.ndarray | None = None,
+                paths: np.ndarray | None = None, title: str | None = None) -> None:
+  """Scatter plot (PNG) of 2-D points [n, 2] (the first two coordinates of [n, d]), over grey
+  ``reference`` points [m, 2] (e.g. data) and with polylines ``paths`` [k, steps, 2] when given.
+
+  Example:
+    >>> import os, tempfile, numpy as np
+    >>> path = os.path.join(tempfile.mkdtemp(), 'points.png')
+    >>> save_points(np.random.default_rng(0).normal(size=(100, 2)), path)
+    >>> os.path.getsize(path) > 0
+    True
+  """
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  points = np.asarray(points)
+  if points.ndim != 2 or points.shape[1] < 2:
+    raise ValueError(f"points must have shape [n, d >= 2], got {points.shape}")
+  fig, ax = plt.subplots(figsize=(4.5, 4.5))
+  if reference is not None:
+    ax.scatter(reference[:, 0], reference[:, 1], s=3, c="0.75", label="data")
+  ax.scatter(points[:, 0], points[:, 1], s=3, c="C0", label="samples")
+  for line in () if paths is None else paths:
+    ax.plot(line[:, 0], line[:, 1], c="C3", lw=1)
+  ax.set_aspect("equal")
+  if title:
+    ax.set_title(title)
+  if reference is not None:
+    ax.legend(fontsize="small", loc="upper right")
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
 
 
 def region_image(generators: np.ndarray, resolution: int = 400) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Every experiments/configs file and preset builds its method, trains a few steps and checkpoints."""
+"""Every experiments/configs file and preset is valid, and every distinct one trains (a few steps),
+evaluates and samples through the CLI."""
 
 import glob
 import importlib.util
@@ -9,9 +10,8 @@ import jax
 import numpy as np
 import pytest
 
-from ltot import data, methods, train
+from ltot import cli, data, methods, train
 from ltot.cli import validate_config
-from ltot.methods.latent import LatentMap
 
 CONFIG_DIR = os.path.join(os.path.dirname(__file__), "..", "experiments", "configs")
 
@@ -21,8 +21,6 @@ def _load(path):
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
   return module
-
-
 
 
 def _images(config, mnist, shape):
@@ -72,6 +70,14 @@ _FIRST: dict[str, tuple[str, str]] = {}  # training key -> the first preset with
 for _case in PRESETS:
   _FIRST.setdefault(_training_key(_shrunk(*_case)), _case)
 CASES = list(_FIRST.values())
+# Of those, the first of each (file, method, dataset) goes the user's whole way through the CLI:
+# train, eval, sample (about 25 runs); the others train their 2 steps through ltot.train.train.
+_CLI: dict[tuple, tuple[str, str]] = {}
+for _case in CASES:
+  _config = _shrunk(*_case)
+  _CLI.setdefault((_case[0], _config.method, _config.dataset), _case)
+CLI_CASES = list(_CLI.values())
+API_CASES = [c for c in CASES if c not in CLI_CASES]
 
 
 @pytest.fixture(autouse=True)
@@ -105,28 +111,72 @@ def first_stages(mnist, tmp_path_factory):
 
 @pytest.mark.parametrize("name,preset", PRESETS)
 def test_every_preset_is_valid(name, preset):
-  config = _load(os.path.join(CONFIG_DIR, name)).get_config(preset)
-  if config.dataset not in data.TOY_SETS:  # the toys are trained through the Python API, not `ltot train`
-    validate_config(config)  # raises on a bad key or value
+  validate_config(_load(os.path.join(CONFIG_DIR, name)).get_config(preset))  # raises on a bad key or value
 
 
-@pytest.mark.parametrize("name,preset", CASES)
+def _overrides(name, preset, config):
+  """--config.KEY=VALUE flags that turn preset ``name:preset`` into ``config``."""
+  shipped = json.loads(_load(os.path.join(CONFIG_DIR, name)).get_config(preset).to_json())
+  return [f"--config.{k}={b!r}" if isinstance(b, float) else f"--config.{k}={b}"
+          for k, (_, b) in train.config_changes(shipped, json.loads(config.to_json())).items()]
+
+
+@pytest.fixture(scope="module")
+def small_datasets(mnist, tmp_path_factory):
+  """``npy:`` datasets the CLI runs read: real MNIST (1,000 train / 200 test images; Fashion-MNIST
+  has its shape) and, for the data that cannot be had here (CelebA, LSUN), random images of the
+  shape and number a config needs. (dataset, example shape, batch size) -> a folder of train.npy, test.npy."""
+  made = {}
+
+  def folder(dataset, shape, batch_size):
+    key = ("mnist",) if dataset in ("mnist", "fashion_mnist") else (shape, batch_size)
+    if key not in made:
+      made[key] = tmp_path_factory.mktemp("npy")
+      if key == ("mnist",):
+        train_images, test_images = mnist["train"].images[:1000], mnist["test"].images[:200]
+      else:
+        train_images = np.random.default_rng(0).integers(0, 256, (max(64, batch_size), *shape), dtype=np.uint8)
+        test_images = train_images[:64]
+      np.save(made[key] / "train.npy", train_images)
+      np.save(made[key] / "test.npy", test_images)
+    return "npy:" + str(made[key])
+  return folder
+
+
+def _second_stage(config, request):
+  for section in ("ot_gen", "ae_ot"):  # second stages: on a frozen first stage of the same data
+    if section in config and config.dataset not in data.TOY_SETS:
+      config[section].autoencoder = request.getfixturevalue("first_stages")[config.dataset]
+
+
+@pytest.mark.parametrize("name,preset", API_CASES)
 def test_config_trains_and_checkpoints(name, preset, mnist, tmp_path, request):
   config = _shrunk(name, preset)
-  if config.dataset in data.TOY_SETS:  # 2-D toys: trained through the Python API by their script
-    arrays = {"x": data.TOY_SETS[config.dataset](np.random.default_rng(0), 64)}
-  else:
-    validate_config(config)
-    for section in ("ot_gen", "ae_ot"):  # second stages: on a frozen first stage of the same data
-      if section in config:
-        config[section].autoencoder = request.getfixturevalue("first_stages")[config.dataset]
-    arrays = None
+  _second_stage(config, request)
   method = methods.build(config, steps_per_epoch=8)
-  if arrays is None and config.method == "ots_fit":  # a generator alone: no autoencoder to take a shape from
-    arrays = _images(config, mnist, None)
-  elif arrays is None:
-    first_stage = method.autoencoder.method if isinstance(method, LatentMap) else method
-    arrays = _images(config, mnist, first_stage.autoencoder.image_shape)
-  result = train.train(method, arrays, config, str(tmp_path), progress=False)
+  result = train.train(method, _images(config, mnist, method.data_shapes[-1]), config, str(tmp_path), progress=False)
   assert result.step == 2 and os.listdir(os.path.join(tmp_path, "checkpoints"))
   assert jax.tree.leaves(result.state)
+
+
+@pytest.mark.parametrize("name,preset", CLI_CASES)
+def test_config_trains_evaluates_and_samples_through_the_cli(name, preset, tmp_path, request, small_datasets):
+  """The user's path: ``ltot train`` of the shipped preset (shrunk by --config overrides, its image
+  dataset swapped for a small ``npy:`` one of the same shape), then ``ltot eval`` and ``ltot sample``
+  of the run directory it wrote."""
+  config = _shrunk(name, preset)
+  config.num_fid_samples = 0
+  _second_stage(config, request)
+  if config.dataset not in data.TOY_SETS:
+    method = methods.build(config, steps_per_epoch=8)
+    shape = method.data_shapes[-1]  # images: an autoencoder's, a latent map's first stage's, a generator's
+    config.dataset = small_datasets(config.dataset, shape, config.batch_size)
+  run = tmp_path / "run"
+  assert cli.run(["ltot", "train", f"--config={os.path.join(CONFIG_DIR, name)}:{preset}",
+                  *_overrides(name, preset, config), f"--workdir={run}"]) == 0
+  assert os.listdir(run / "checkpoints") == ["2"] and json.load(open(run / "metrics.json"))["step"] == 2
+  assert cli.run(["ltot", "eval", f"--workdir={run}", "--num_samples=0"]) == 0
+  assert json.load(open(run / "eval" / "metrics.json"))["step"] == 2
+  assert cli.run(["ltot", "sample", f"--workdir={run}", "--num=3", f"--out={tmp_path / 's.npy'}"]) == 0
+  samples = np.load(tmp_path / "s.npy")
+  assert len(samples) == 3 and np.all(np.isfinite(samples))

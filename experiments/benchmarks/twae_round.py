@@ -84,9 +84,9 @@ def main(argv=None) -> int:
   else:
     images = np.random.default_rng(0).integers(0, 256, (n_total, 64, 64, 3), dtype=np.uint8)
   device = jax.local_devices()[:1]
-  state = _replicate(method.init(jax.random.PRNGKey(0), {"image": images[:8]}), device)
+  state = _replicate(method.init(jax.random.PRNGKey(0), {"x": images[:8]}), device)
   step = jax.pmap(method.train_step, axis_name=AXIS, devices=device, in_axes=(0, 0, None), donate_argnums=(0,))
-  batch = {"image": jax.device_put(images[None])}
+  batch = {"x": jax.device_put(images[None])}
 
   def ltot_round(r):
     nonlocal state

@@ -96,8 +96,8 @@ def main(argv=None) -> int:
   images = data.load("mnist", "train").images
   method = methods.build(config, steps_per_epoch=len(images) // config.batch_size)
   device = jax.local_devices()[:1]
-  batches = Batches({"image": images}, config.batch_size, seed=0, num_devices=1)
-  state = _replicate(method.init(jax.random.key(0), {"image": images[:2]}), device)
+  batches = Batches({"x": images}, config.batch_size, seed=0, num_devices=1)
+  state = _replicate(method.init(jax.random.key(0), {"x": images[:2]}), device)
   step = jax.pmap(method.train_step, axis_name=AXIS, devices=device, in_axes=(0, 0, None), donate_argnums=(0,))
   n_ltot = sum(x.size for x in jax.tree.leaves(state.params)) // len(device)
 

@@ -9,6 +9,8 @@ import os
 import subprocess
 import sys
 
+import numpy as np
+
 CONFIGS = os.path.join(os.path.dirname(__file__), "..", "configs")
 
 
@@ -53,3 +55,19 @@ def measured_where(method: str, finals: list[dict]) -> dict:
     raise ValueError(f"{method}: seeds ran on different devices {sorted(where, key=str)}; rerun them on one")
   (device, machine), = where
   return {"device": device, "machine": machine} if device else {}
+
+
+def seed_rows(method: str, dataset: str, finals: list[dict], metrics: tuple[str, ...], seeds: list[int],
+              notes: str) -> list[dict]:
+  """One results row per metric: the mean over the finished runs ``finals`` (one per seed), their
+  standard deviation (ddof 1), the seeds and each seed's value in the notes, where they ran."""
+  measured = measured_where(method, finals)
+  steps = "/".join(map(str, sorted({m["step"] for m in finals})))
+  rows = []
+  for metric in metrics:
+    values = np.array([m[metric] for m in finals], np.float64)
+    rows.append({"method": method, "dataset": dataset, "metric": metric, "value": float(values.mean()),
+                 "std": float(values.std(ddof=1)) if len(values) > 1 else None, "seeds": len(values),
+                 "notes": f"{notes}; {steps} updates, seeds {','.join(map(str, seeds))}; per seed "
+                          + ", ".join(f"{v:.4g}" for v in values), **measured})
+  return rows

@@ -20,16 +20,14 @@ import concurrent.futures
 import os
 import sys
 
-import numpy as np
-
-from experiments.reproduce._runs import finished, measured_where, train_run
+from experiments.reproduce._runs import finished, seed_rows, train_run
 from experiments.results_io import run_images_figure, write_table
 
 # method row name -> (config file, preset, what the row is)
 ROWS: dict[str, tuple[str, str, str]] = {
     "vae": ("vae_mnist.py", "cpu", "VAE, Bernoulli decoder, Gaussian prior"),
     "wae_mmd": ("wae_mmd_mnist.py", "cpu", "WAE-MMD, IMQ, lambda 10, Gaussian prior"),
-    "wae_gan": ("wae_gan_mnist.py", "cpu", "WAE-GAN, lambda 1, Gaussian prior"),
+    "wae_gan": ("wae_gan_mnist.py", "cpu", "WAE-GAN, lambda 10, Gaussian prior"),
     "wae_sw": ("wae_sw_mnist.py", "cpu-sw", "WAE with SW (1000 directions), lambda 1, unit-ball prior"),
     "wae_gw": ("wae_sw_mnist.py", "cpu-gw", "WAE with GW, lambda 0.01, unit-ball prior"),
     "twae_sw": ("twae_mnist.py", "cpu-sw", "TWAE-SW, 10 CVT regions, LCM"),
@@ -75,15 +73,7 @@ def collect(runs_dir: str, methods: list[str], seeds: list[int]) -> list[dict]:
       print(f"{method}: {len(finals)} of {len(seeds)} seeds finished; row left out")
       continue
     config, preset, what = ROWS[method]
-    steps = {m["step"] for m in finals}
-    measured = measured_where(method, finals)
-    for metric in METRICS:
-      values = np.array([m[metric] for m in finals], np.float64)
-      rows.append({"method": method, "dataset": "mnist", "metric": metric, "value": float(values.mean()),
-                   "std": float(values.std(ddof=1)) if len(values) > 1 else None, "seeds": len(values),
-                   "notes": f"{what}; {config}:{preset}, {'/'.join(map(str, sorted(steps)))} updates, "
-                            f"seeds {','.join(map(str, seeds))}; per seed "
-                            + ", ".join(f"{v:.4g}" for v in values), **measured})
+    rows += seed_rows(method, "mnist", finals, METRICS, seeds, f"{what}; {config}:{preset}")
   return rows
 
 

@@ -149,8 +149,8 @@ def train_w1(run_dir: str, num: int = 1000) -> float:
   config = read_run_config(run_dir)
   images = data.load("mnist", "train").images
   method = methods.build(config, len(images) // config.batch_size)
-  example = {"image": images} if getattr(method, "resident_data", False) else {"image": images[:2]}
-  _, state = restore_run(run_dir, method.init(root_keys(config.seed)["init"], example))
+  example = {"x": images} if getattr(method, "resident_data", False) else {"x": images[:2]}
+  _, state = restore_run(run_dir, jax.eval_shape(method.init, root_keys(config.seed)["init"], example))
   samples = np.asarray(method.sample(state, jax.random.key(config.seed + 1), num)).reshape(num, -1)
   real = images[np.random.default_rng(config.seed).choice(len(images), num, replace=False)]
   return float(wasserstein(samples, real.reshape(num, -1).astype(np.float32) / 255.0, p=1, ground="l1"))

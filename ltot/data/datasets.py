@@ -16,13 +16,16 @@ import numpy as np
 from PIL import Image
 
 from ltot.data import sources
+from ltot.data.toy import TOY_SETS, toy_split
+from ltot.data.user import is_user_dataset, load_user
 
-__all__ = ["ImageData", "DATASETS", "load", "center_crop_resize", "default_data_dir"]
+__all__ = ["ImageData", "DATASETS", "load", "load_split", "is_dataset", "center_crop_resize", "default_data_dir"]
 
 
 @dataclasses.dataclass(frozen=True)
 class ImageData:
-  """A split held in memory: ``images`` uint8 [N, H, W, C], ``labels`` int64 [N] or None."""
+  """A split held in memory: ``images`` uint8 [N, H, W, C] (or, for the 2-D toys, float32 points
+  [N, d]), ``labels`` int64 [N] or None."""
 
   images: np.ndarray
   labels: np.ndarray | None
@@ -115,6 +118,19 @@ def load(name: str, split: str, *, data_dir: str | None = None, download: bool =
     >>> test.images.shape, test.images.dtype.name, test.labels.tolist()
     ((5, 28, 28, 1), 'uint8', [7, 2, 1, 0, 4])
   """
+  key = (name, split, os.path.abspath(data_dir or default_data_dir()), limit)
+  if key not in _LOADED:
+    _LOADED[key] = _read(name, split, data_dir=data_dir, download=download, limit=limit)
+  return _LOADED[key]
+
+
+# Splits read in this process (read-only arrays): reading MNIST's 70,000 records takes seconds, and
+# a process (a notebook, the test suite) often asks for the same split again.
+_LOADED: dict[tuple, ImageData] = {}
+
+
+def _read(name: str, split: str, *, data_dir: str | None, download: bool, limit: int | None) -> ImageData:
+  """``load`` without the cache."""
   if name not in DATASETS:
     raise ValueError(f"unknown dataset {name!r}; known: {sorted(DATASETS)}")
   spec, data_dir = DATASETS[name], data_dir or default_data_dir()
@@ -142,5 +158,41 @@ def load(name: str, split: str, *, data_dir: str | None = None, download: bool =
       images.append(spec.transform(image) if spec.transform else image)
       if "label" in record:
         labels.append(record["label"])
-  return ImageData(np.stack(images).astype(np.uint8),
-                   np.asarray(labels, np.int64) if labels else None)
+  images = np.stack(images).astype(np.uint8)
+  labels = np.asarray(labels, np.int64) if labels else None
+  for array in (images, labels):
+    if array is not None:
+      array.flags.writeable = False  # shared by every caller of the cache
+  return ImageData(images, labels)
+
+
+def is_dataset(name: str) -> bool:
+  """Whether ``name`` is a dataset of ``DATASETS``, a 2-D toy set of ``TOY_SETS``, or the user's
+  own images, ``npy:PATH`` / ``folder:PATH`` (``ltot.data.user``).
+
+  Example:
+    >>> is_dataset('mnist'), is_dataset('moons'), is_dataset('folder:/data/faces'), is_dataset('mnsit')
+    (True, True, True, False)
+  """
+  return name in DATASETS or name in TOY_SETS or is_user_dataset(name)
+
+
+def load_split(config, split: str) -> ImageData:
+  """The ``split`` of the data a run config names: ``config.dataset`` of ``DATASETS`` (``load``),
+  the user's images ``npy:PATH`` / ``folder:PATH`` (``ltot.data.user.load_user``), or a 2-D toy of
+  ``TOY_SETS`` drawn from the run's seed (``toy_split``): ``config.num_train`` points for
+  "train", ``config.num_eval_examples`` fresh ones for "test", moons / circles with noise
+  ``config.toy_noise`` where the config has one.
+
+  Example:
+    >>> import ml_collections
+    >>> c = ml_collections.ConfigDict(dict(dataset='ring', seed=0, num_train=100, num_eval_examples=50))
+    >>> load_split(c, 'train').images.shape, load_split(c, 'test').images.shape
+    ((100, 2), (50, 2))
+  """
+  if config.dataset in TOY_SETS:
+    num = config.num_train if split == "train" else config.num_eval_examples
+    return ImageData(toy_split(config.dataset, split, seed=config.seed, num=num, noise=config.get("toy_noise")), None)
+  if is_user_dataset(config.dataset):
+    return ImageData(load_user(config.dataset, split), None)
+  return load(config.dataset, split)

@@ -13,7 +13,11 @@ import functools
 
 import numpy as np
 
-__all__ = ["Batches", "to_unit_float", "check_images"]
+__all__ = ["Batches", "DataError", "to_unit_float", "check_images", "check_arrays"]
+
+
+class DataError(ValueError):
+  """Data that a method cannot take (shape, dtype, range, NaN); the message says what was found."""
 
 
 def to_unit_float(images):
@@ -33,7 +37,7 @@ def to_unit_float(images):
 
 
 def check_images(x: np.ndarray, name: str = "images") -> None:
-  """Raises ValueError unless ``x`` is finite and in [0, 1].
+  """Raises DataError (a ValueError) unless ``x`` is finite and in [0, 1].
 
   Example:
     >>> import numpy as np
@@ -45,12 +49,50 @@ def check_images(x: np.ndarray, name: str = "images") -> None:
     ValueError
   """
   if x.size == 0:
-    raise ValueError(f"{name} is empty")
+    raise DataError(f"{name} is empty")
   if not np.all(np.isfinite(x)):
-    raise ValueError(f"{name} contains NaN or Inf")
+    raise DataError(f"{name} contains NaN or Inf")
   lo, hi = float(x.min()), float(x.max())
   if lo < 0.0 or hi > 1.0:
-    raise ValueError(f"{name} must lie in [0, 1]; found values in [{lo:g}, {hi:g}]")
+    hint = " (pixels in 0..255? pass them as uint8, or divide by 255)" if hi > 1.0 and hi <= 255.0 else ""
+    raise DataError(f"{name} must lie in [0, 1]; found values in [{lo:g}, {hi:g}]{hint}")
+
+
+def _shape_text(shape) -> str:
+  return "x".join(str(s) for s in shape)
+
+
+def check_arrays(x, name: str = "data", example_shapes: tuple[tuple[int, ...], ...] | None = None) -> None:
+  """The one check of a method's data: images [N, H, W, C] (uint8, or floats in [0, 1]) or points
+  [N, d] (finite floats), each example of one of ``example_shapes`` when given. Raises DataError.
+
+  Example:
+    >>> import numpy as np
+    >>> check_arrays(np.zeros((4, 28, 28, 1), np.uint8), example_shapes=((28, 28, 1),))  # fine
+    >>> try:
+    ...   check_arrays(np.zeros((4, 32, 32, 3), np.uint8), example_shapes=((28, 28, 1),))
+    ... except DataError as e:
+    ...   print(e)
+    data are examples of shape 32x32x3, but this method takes 28x28x1
+  """
+  x = np.asarray(x)
+  if x.ndim not in (2, 4):
+    raise DataError(f"{name} must be images [N, H, W, C] or points [N, d], got an array of shape {x.shape}")
+  if example_shapes is not None and tuple(x.shape[1:]) not in {tuple(s) for s in example_shapes}:
+    raise DataError(f"{name} are examples of shape {_shape_text(x.shape[1:])}, but this method takes "
+                    + " or ".join(_shape_text(s) for s in example_shapes))
+  if x.dtype == np.uint8:
+    if x.ndim != 4:
+      raise DataError(f"{name}: uint8 data must be images [N, H, W, C], got shape {x.shape}")
+    if x.size == 0:
+      raise DataError(f"{name} is empty")
+    return
+  if not np.issubdtype(x.dtype, np.floating):
+    raise DataError(f"{name} must be uint8 images or floats, got dtype {x.dtype}")
+  if x.ndim == 4:
+    check_images(x, name)
+  elif x.size == 0 or not np.all(np.isfinite(x)):
+    raise DataError(f"{name} is empty or contains NaN or Inf")
 
 
 class Batches:

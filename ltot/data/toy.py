@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["eight_gaussians", "moons", "circles", "ring", "line_segment", "TOY_SETS"]
+__all__ = ["eight_gaussians", "moons", "circles", "ring", "line_segment", "TOY_SETS", "toy_split"]
 
 
 def _check_num(num: int) -> None:
@@ -107,3 +107,22 @@ def line_segment(rng: np.random.Generator, num: int, *, half_length: float = 0.5
 
 
 TOY_SETS = {"eight_gaussians": eight_gaussians, "moons": moons, "circles": circles, "ring": ring}
+
+
+def toy_split(name: str, split: str, *, seed: int, num: int, noise: float | None = None) -> np.ndarray:
+  """``num`` points [num, 2] of toy set ``name`` for a run's ``split``: "train" draws from
+  ``default_rng([seed, 0])``, "test" from ``default_rng([seed, 1])`` (fresh points, as the
+  reproduce scripts score against); ``noise`` sets moons' / circles' noise std.
+
+  Example:
+    >>> toy_split('ring', 'train', seed=0, num=5).shape
+    (5, 2)
+    >>> bool((toy_split('moons', 'train', seed=0, num=5) != toy_split('moons', 'test', seed=0, num=5)).all())
+    True
+  """
+  if name not in TOY_SETS:
+    raise ValueError(f"unknown toy set {name!r}; known: {sorted(TOY_SETS)}")
+  if split not in ("train", "test"):
+    raise ValueError(f"a toy set's split is 'train' or 'test', got {split!r}")
+  kwargs = {"noise": noise} if noise is not None and name in ("moons", "circles") else {}
+  return TOY_SETS[name](np.random.default_rng([seed, 0 if split == "train" else 1]), num, **kwargs)

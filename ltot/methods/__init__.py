@@ -25,7 +25,7 @@ def build(config, steps_per_epoch: int):
     >>> import jax, numpy as np
     >>> from ltot import configs
     >>> method = build(configs.toy('wae', 100), steps_per_epoch=20)
-    >>> state = method.init(jax.random.key(0), {'image': np.zeros((4, 2), np.float32)})
+    >>> state = method.init(jax.random.key(0), {'x': np.zeros((4, 2), np.float32)})
     >>> type(method).__name__, method.sample(state, jax.random.key(1), 3).shape
     ('WAE', (3, 2))
   """

@@ -14,9 +14,9 @@ import jax.numpy as jnp
 import optax
 
 from ltot.data.pipeline import to_unit_float
-from ltot.nn import Autoencoder, init_variables
+from ltot.nn import BN_MOMENTUM, Autoencoder, init_variables
 from ltot.tessellation import sample_ball
-from ltot.train.state import TrainState
+from ltot.train.state import Method, TrainState
 
 __all__ = ["PRIORS", "AutoencoderMethod"]
 
@@ -29,7 +29,7 @@ def per_example_sum(a: jnp.ndarray) -> jnp.ndarray:
 
 
 @dataclasses.dataclass(frozen=True)
-class AutoencoderMethod:
+class AutoencoderMethod(Method):
   """Encoder/decoder pair with a latent prior.
 
   Attributes:
@@ -53,6 +53,15 @@ class AutoencoderMethod:
     if not self.prior_var > 0:
       raise ValueError(f"prior_var must be positive, got {self.prior_var}")
 
+  @property
+  def data_shapes(self) -> tuple[tuple[int, ...], ...]:
+    """The autoencoder's example shape ([H, W, C], or [d] for points)."""
+    return (tuple(self.autoencoder.image_shape),)
+
+  @property
+  def reconstructs(self) -> bool:
+    return True
+
   # -- pieces -----------------------------------------------------------------
   def sample_prior(self, rng: jax.Array, num: int) -> jnp.ndarray:
     """[num, d] draws from the prior."""
@@ -61,21 +70,25 @@ class AutoencoderMethod:
     return jnp.sqrt(self.prior_var) * jax.random.normal(rng, (num, self.latent_dim))
 
   @staticmethod
-  def apply(module, params, stats, x, train: bool):
-    """(output, {"batch_stats": updated}) of a Flax module; eval mode leaves the statistics."""
+  def apply(module, params, stats, x, train: bool, frozen=False, momentum: float = BN_MOMENTUM):
+    """(output, {"batch_stats": updated}) of a Flax module; eval mode leaves the statistics.
+
+    In train mode, ``frozen`` (a bool, may be traced) and ``momentum`` reach every BatchNorm
+    (``ltot.nn.BatchNorm``): frozen normalises with the stored statistics and keeps them.
+    """
     variables = {"params": params, "batch_stats": stats}
     if train:
-      return module.apply(variables, x, train=True, mutable=["batch_stats"])
+      return module.apply(variables, x, train=True, frozen=frozen, momentum=momentum, mutable=["batch_stats"])
     return module.apply(variables, x, train=False), {"batch_stats": stats}
 
-  def encoder_outputs(self, params, stats, x, train: bool):
+  def encoder_outputs(self, params, stats, x, train: bool, **bn):
     """Raw encoder output [n, latent_dim * outputs] and the encoder's new statistics."""
-    return self.apply(self.autoencoder.encoder, params["encoder"], stats["encoder"], x, train)
+    return self.apply(self.autoencoder.encoder, params["encoder"], stats["encoder"], x, train, **bn)
 
-  def decoder_logits(self, params, stats, z, train: bool):
+  def decoder_logits(self, params, stats, z, train: bool, **bn):
     """Decoder outputs [n, *image_shape] (``autoencoder.data_from_logits`` makes them data) and the
     decoder's new statistics."""
-    return self.apply(self.autoencoder.decoder, params["decoder"], stats["decoder"], z, train)
+    return self.apply(self.autoencoder.decoder, params["decoder"], stats["decoder"], z, train, **bn)
 
   def squared_error(self, logits: jnp.ndarray, x: jnp.ndarray) -> jnp.ndarray:
     """|x_i - G(z_i)|^2 per example [n] of decoder outputs ``logits`` and data x [n, *image_shape]."""
@@ -88,7 +101,7 @@ class AutoencoderMethod:
 
   # -- Method protocol (shared parts) -----------------------------------------
   def init(self, rng: jax.Array, batch: Mapping[str, jnp.ndarray]) -> TrainState:
-    x = to_unit_float(jnp.asarray(batch["image"]))
+    x = to_unit_float(jnp.asarray(batch["x"]))
     enc_rng, dec_rng, extra_rng = jax.random.split(rng, 3)
     enc = init_variables(self.autoencoder.encoder, enc_rng, x, train=False)
     dec = init_variables(self.autoencoder.decoder, dec_rng, jnp.zeros((x.shape[0], self.latent_dim)), train=False)
@@ -115,6 +128,12 @@ class AutoencoderMethod:
 
   def reconstruct(self, state: TrainState, images: jnp.ndarray) -> jnp.ndarray:
     return self.decode(state, self.encode(state, images))
+
+  def prior_fit(self, z: jnp.ndarray) -> dict[str, jnp.ndarray]:
+    """For the unit-ball prior, ``outside_ball``: the fraction of codes z [n, d] with |z| > 1."""
+    if self.prior != "ball":
+      return {}
+    return {"outside_ball": jnp.mean(jnp.sum(z * z, axis=-1) > 1.0)}
 
   def reconstruction_metrics(self, state: TrainState, x: jnp.ndarray) -> dict[str, jnp.ndarray]:
     """recon_mse (per coordinate: pixel) and recon_l2sq (per example) of x [n, *image_shape]."""

@@ -26,7 +26,7 @@ from ltot._checks import check_points
 from ltot.data.pipeline import to_unit_float
 from ltot.methods.autoencoder import AutoencoderMethod
 from ltot.nn import init_variables
-from ltot.train.state import TrainState, device_share
+from ltot.train.state import Method, TrainState, device_share
 
 __all__ = ["NOISES", "draw_noise", "FrozenAutoencoder", "LatentMap", "load_autoencoder", "first_stage"]
 
@@ -85,8 +85,8 @@ def load_autoencoder(workdir: str) -> FrozenAutoencoder:
   method = methods.build(config, steps_per_epoch=1)
   if not isinstance(method, AutoencoderMethod):
     raise ValueError(f"{workdir} is a {config.method!r} run, not an autoencoder (vae, wae, twae)")
-  example = {"image": np.zeros((2, *method.autoencoder.image_shape), np.float32)}
-  _, state = restore_run(workdir, method.init(root_keys(config.seed)["init"], example))
+  example = {"x": np.zeros((2, *method.autoencoder.image_shape), np.float32)}
+  _, state = restore_run(workdir, jax.eval_shape(method.init, root_keys(config.seed)["init"], example))
   return FrozenAutoencoder(method, state)
 
 
@@ -100,7 +100,7 @@ def first_stage(section) -> tuple[FrozenAutoencoder | None, int]:
 
 
 @dataclasses.dataclass(frozen=True)
-class LatentMap:
+class LatentMap(Method):
   """A network from noise to codes (or 2-D points), with what every latent generator shares.
 
   Attributes:
@@ -130,6 +130,17 @@ class LatentMap:
       raise ValueError(f"code_dim={self.code_dim} but the autoencoder's latent dimension is "
                        f"{self.autoencoder.latent_dim}")
 
+  @property
+  def data_shapes(self) -> tuple[tuple[int, ...], ...]:
+    """Codes or points [code_dim], or the frozen autoencoder's images."""
+    shapes = ((self.code_dim,),)
+    return shapes if self.autoencoder is None else shapes + (tuple(self.autoencoder.method.autoencoder.image_shape),)
+
+  @property
+  def reconstructs(self) -> bool:
+    """With a frozen autoencoder: its reconstructions."""
+    return self.autoencoder is not None
+
   # -- pieces -----------------------------------------------------------------
   def sample_noise(self, rng: jax.Array, num: int) -> jnp.ndarray:
     """[num, noise_dim] noise draws."""
@@ -147,24 +158,25 @@ class LatentMap:
     """Images of codes [n, d] through the frozen decoder; the codes themselves (points) without one."""
     return codes if self.autoencoder is None else self.autoencoder.decode(codes)
 
-  def targets(self, batch: Mapping[str, jnp.ndarray]) -> jnp.ndarray:
-    """The batch's target codes [n, d]: ``batch["x"]``, or its images encoded by the autoencoder."""
-    if "x" in batch:
-      return batch["x"]
+  def _images(self, x) -> bool:
+    """Whether data x are images [n, H, W, C] (encoded by the autoencoder) rather than codes [n, d]."""
+    if jnp.ndim(x) == 2:
+      return False
     if self.autoencoder is None:
-      raise ValueError(f"a batch needs the targets 'x' (no autoencoder to encode images); it has {sorted(batch)}")
-    return self.autoencoder.method.encode(self.autoencoder.state, batch["image"])
+      raise ValueError(f"data of shape {jnp.shape(x)} are not points [n, {self.code_dim}], and there is no "
+                       "autoencoder to encode images with")
+    return True
+
+  def targets(self, batch: Mapping[str, jnp.ndarray]) -> jnp.ndarray:
+    """The batch's target codes [n, d]: ``batch["x"]`` itself (codes or points), or its images encoded."""
+    x = batch["x"]
+    return self.autoencoder.method.encode(self.autoencoder.state, x) if self._images(x) else x
 
   def training_data(self, rng: jax.Array, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The dataset the steps consume: ``{"x": codes [N, d]}`` (images encoded once, or the points)."""
     del rng
-    if "x" in arrays:
-      x = np.asarray(arrays["x"], np.float32)
-    elif "image" in arrays and self.autoencoder is not None:
-      x = self.autoencoder.encode(arrays["image"])
-    else:
-      raise ValueError(f"training data needs points 'x' [N, {self.code_dim}] or images with an autoencoder; "
-                       f"got keys {sorted(arrays)}")
+    x = arrays["x"]
+    x = self.autoencoder.encode(x) if self._images(x) else np.asarray(x, np.float32)
     check_points("training targets x", x)
     if x.shape[1] != self.code_dim:
       raise ValueError(f"training targets x have dimension {x.shape[1]}, expected code_dim={self.code_dim}")
@@ -214,7 +226,7 @@ class LatentMap:
     generated = self.sample_codes(state, gen_rng, target.shape[0])
     metrics = {"latent_sw": discrepancy.sliced_wasserstein(generated, target, rng=sw_rng,
                                                             num_projections=self.eval_projections)}
-    if "image" in batch and self.autoencoder is not None:
-      images = to_unit_float(batch["image"])
+    if self._images(batch["x"]):
+      images = to_unit_float(batch["x"])
       metrics.update(self.autoencoder.method.reconstruction_metrics(self.autoencoder.state, images))
     return metrics

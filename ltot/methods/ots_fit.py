@@ -42,13 +42,12 @@ import optax
 from flax import struct
 
 from ltot import discrepancy
-from ltot._checks import check_points
 from ltot._distances import safe_sqrt
-from ltot.data.pipeline import check_images, to_unit_float
+from ltot.data.pipeline import check_arrays, to_unit_float
 from ltot.methods.latent import NOISES, draw_noise
 from ltot.nn import MLP, LineStart, init_variables, make_autoencoder
 from ltot.ot import COSTS, c_transform, dual_gradient
-from ltot.train.state import AXIS, TrainState, apply_loss, local_rows
+from ltot.train.state import AXIS, Method, TrainState, apply_loss, local_rows
 
 __all__ = ["OTSFITState", "OTSFIT", "fit_cost", "from_config"]
 
@@ -78,7 +77,7 @@ class OTSFITState(struct.PyTreeNode):
 
 
 @dataclasses.dataclass(frozen=True)
-class OTSFIT:
+class OTSFIT(Method):
   """OTS/FIT; implements ``ltot.train.Method`` with ``resident_data``.
 
   Attributes:
@@ -131,6 +130,13 @@ class OTSFIT:
     if any(r < 1 or not 0 < f <= 1 for r, f in self.subsample):
       raise ValueError(f"subsample stages must be (rounds >= 1, 0 < fraction <= 1), got {self.subsample}")
 
+  @property
+  def data_shapes(self) -> tuple[tuple[int, ...], ...]:
+    """The generator's output shape: [H, W, C] images or [d] points."""
+    z = jnp.zeros((1, self.noise_dim))
+    variables = jax.eval_shape(self.net.init, jax.random.key(0), z)
+    return (tuple(jax.eval_shape(self.net.apply, variables, z).shape[1:]),)
+
   # -- generator ----------------------------------------------------------------
   def sample_noise(self, rng: jax.Array, num: int) -> jnp.ndarray:
     """[num, noise_dim] noise draws."""
@@ -146,28 +152,20 @@ class OTSFIT:
     return self.generate(state, params, z).reshape(z.shape[0], -1)
 
   def _flat(self, batch: Mapping[str, jnp.ndarray]) -> jnp.ndarray:
-    y = batch["image"] if self.images else batch["x"]
+    y = batch["x"]
     return to_unit_float(y).reshape(y.shape[0], -1) if self.images else y
 
   # -- data and state -------------------------------------------------------------
   def training_data(self, rng: jax.Array, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The dataset in one random order, so that a prefix is a random subset (``subsample``); images
     as float32 in [0, 1], converted once rather than at every step."""
-    key = "image" if self.images else "x"
-    if key not in arrays:
-      raise ValueError(f"OTS/FIT on {'images' if self.images else 'points'} needs the array {key!r}; "
-                       f"got keys {sorted(arrays)}")
-    y = np.asarray(arrays[key])
-    if self.images:
-      if y.dtype != np.uint8:  # uint8 pixels are in range by construction
-        check_images(y)
-    else:
-      check_points("training points x", y)
-    return {key: to_unit_float(y[np.asarray(jax.random.permutation(rng, len(y)))])}
+    y = np.asarray(arrays["x"])
+    check_arrays(y, "training data", self.data_shapes)
+    return {"x": to_unit_float(y[np.asarray(jax.random.permutation(rng, len(y)))])}
 
   def init(self, rng: jax.Array, batch: Mapping[str, np.ndarray]) -> OTSFITState:
     """The state for the whole dataset ``batch`` (psi has one entry per row)."""
-    n = len(batch["image" if self.images else "x"])
+    n = len(batch["x"])
     variables = dict(init_variables(self.net, rng, jnp.zeros((1, self.noise_dim))))
     params = variables.pop("params")
     psi = jnp.zeros((n,), jnp.float32)
@@ -247,9 +245,6 @@ class OTSFIT:
   def sample(self, state: OTSFITState, rng: jax.Array, num: int) -> jnp.ndarray:
     """Images [num, H, W, C] in [0, 1], or points [num, d]."""
     return self.sample_with_source(state, rng, num)[1]
-
-  def reconstruct(self, state, images):
-    raise ValueError("OTS/FIT trains a generator alone: it has no encoder to reconstruct with")
 
   def evaluate(self, state: OTSFITState, batch: Mapping[str, jnp.ndarray], rng: jax.Array) -> dict[str, jnp.ndarray]:
     """sw2: sliced W2^2 between as many samples as the batch holds and the batch (flattened)."""

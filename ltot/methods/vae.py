@@ -76,11 +76,11 @@ class VAE(AutoencoderMethod):
     return nll + self.beta * kl, ({"nll": nll, "kl": kl}, new_stats)
 
   def train_step(self, state: TrainState, batch: Mapping[str, jnp.ndarray], rng: jax.Array):
-    x = to_unit_float(batch["image"])
+    x = to_unit_float(batch["x"])
     return apply_loss(state, lambda p, s: self.loss(p, s, x, rng))
 
   def evaluate(self, state: TrainState, batch: Mapping[str, jnp.ndarray], rng: jax.Array) -> dict[str, Any]:
-    x = to_unit_float(batch["image"])
+    x = to_unit_float(batch["x"])
     out = self.encoder_outputs(state.params, state.batch_stats, x, False)[0]
     mean, logvar = out[:, :self.latent_dim], out[:, self.latent_dim:]
     z = mean + jnp.exp(0.5 * logvar) * jax.random.normal(rng, mean.shape)

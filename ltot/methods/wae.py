@@ -133,14 +133,14 @@ class WAE(AutoencoderMethod):
     return loss, ({**metrics, "penalty": penalty}, new_stats)
 
   def train_step(self, state: TrainState, batch: Mapping[str, jnp.ndarray], rng: jax.Array):
-    x = to_unit_float(batch["image"])
+    x = to_unit_float(batch["x"])
     return apply_loss(state, lambda p, s: self.loss(p, s, x, rng))
 
   def evaluate(self, state: TrainState, batch: Mapping[str, jnp.ndarray], rng: jax.Array) -> dict[str, Any]:
-    x = to_unit_float(batch["image"])
+    x = to_unit_float(batch["x"])
     z = self.encode(state, x)
     z_prior = self.sample_prior(rng, z.shape[0])
-    out = self.reconstruction_metrics(state, x)
+    out = {**self.reconstruction_metrics(state, x), **self.prior_fit(z)}
     if self.penalty == "gan":
       out["latent_mmd"] = discrepancy.mmd(z, z_prior, scale=2.0 * self.latent_dim * self.prior_var)
     else:

@@ -21,8 +21,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["init_variables", "MLP", "LineStart", "ConvEncoder", "ConvDecoder", "MLPEncoder", "MLPDecoder",
-           "DownConv4x4", "UpConv4x4"]
+__all__ = ["init_variables", "BN_MOMENTUM", "BatchNorm", "MLP", "LineStart", "ConvEncoder", "ConvDecoder", "MLPEncoder",
+           "MLPDecoder", "DownConv4x4", "UpConv4x4"]
 
 _ACTIVATIONS = {
     "relu": nn.relu,
@@ -71,9 +71,53 @@ def _jitted_init(module: nn.Module, kwargs: tuple, rng: jax.Array, *inputs: jnp.
   return module.init(rng, *inputs, **dict(kwargs))
 
 
-def _norm(train: bool, axis_name: str | None) -> nn.BatchNorm:
-  return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
-                      axis_name=axis_name if train else None)
+BN_MOMENTUM = 0.9  # flax's convention: running = momentum * running + (1 - momentum) * batch
+
+
+class BatchNorm(nn.Module):
+  """flax's ``nn.BatchNorm`` (the same variables, statistics and normalisation: its own functions),
+  with two call-time controls that methods need on top of ``train``:
+
+  - ``frozen`` (a bool, traced or not): in train mode, normalise with the running statistics and
+    leave them unchanged, as eval mode does, while still in the train-mode program. TWAE switches
+    BatchNorm off after its first round this way (``ltot.methods.twae``) without a second program.
+  - ``momentum``: of this call's running-average update; 0 makes the stored statistics exactly
+    this batch's (TWAE's round statistics).
+
+  Example:
+    >>> import jax, jax.numpy as jnp
+    >>> x = jax.random.normal(jax.random.key(0), (64, 3)) * 2.0 + 5.0
+    >>> bn = BatchNorm()
+    >>> v = bn.init(jax.random.key(1), x, train=False)
+    >>> y, new = bn.apply(v, x, train=True, momentum=0.0, mutable=['batch_stats'])
+    >>> bool(jnp.allclose(new['batch_stats']['mean'], x.mean(0)))  # momentum 0: exactly this batch's statistics
+    True
+    >>> y, same = bn.apply(new, x, train=True, frozen=True, mutable=['batch_stats'])
+    >>> bool(jnp.all(same['batch_stats']['mean'] == new['batch_stats']['mean']))  # frozen: left unchanged
+    True
+  """
+
+  epsilon: float = 1e-5
+  axis_name: str | None = None
+
+  @nn.compact
+  def __call__(self, x: jnp.ndarray, train: bool, frozen=False, momentum: float = BN_MOMENTUM) -> jnp.ndarray:
+    from flax.linen.normalization import _compute_stats, _normalize
+    features = (x.shape[-1],)
+    ra_mean = self.variable("batch_stats", "mean", lambda s: jnp.zeros(s, jnp.float32), features)
+    ra_var = self.variable("batch_stats", "var", lambda s: jnp.ones(s, jnp.float32), features)
+    reduction = tuple(range(x.ndim - 1))
+    if train:
+      mean, var = _compute_stats(x, reduction, dtype=None,
+                                 axis_name=self.axis_name if not self.is_initializing() else None)
+      if not self.is_initializing():
+        ra_mean.value = jnp.where(frozen, ra_mean.value, momentum * ra_mean.value + (1 - momentum) * mean)
+        ra_var.value = jnp.where(frozen, ra_var.value, momentum * ra_var.value + (1 - momentum) * var)
+      mean, var = jnp.where(frozen, ra_mean.value, mean), jnp.where(frozen, ra_var.value, var)
+    else:
+      mean, var = ra_mean.value, ra_var.value
+    return _normalize(self, x, mean, var, reduction, (x.ndim - 1,), None, jnp.float32, self.epsilon, True, True,
+                      nn.initializers.zeros, nn.initializers.ones)
 
 
 def _patches(x: jnp.ndarray, k: int) -> jnp.ndarray:
@@ -206,10 +250,10 @@ class ConvEncoder(nn.Module):
   axis_name: str | None = None
 
   @nn.compact
-  def __call__(self, x: jnp.ndarray, train: bool = False) -> jnp.ndarray:
+  def __call__(self, x: jnp.ndarray, train: bool = False, frozen=False, momentum: float = BN_MOMENTUM) -> jnp.ndarray:
     for i, width in enumerate(self.channels):
       x = DownConv4x4(width, use_bias=False, name=f"Conv_{i}")(x)
-      x = nn.relu(_norm(train, self.axis_name)(x))
+      x = nn.relu(BatchNorm(axis_name=self.axis_name)(x, train, frozen, momentum))
     out = self.latent_dim * self.outputs
     if self.head == "dense":
       return Dense(out)(x.reshape(x.shape[0], -1))
@@ -234,7 +278,7 @@ class ConvDecoder(nn.Module):
   axis_name: str | None = None
 
   @nn.compact
-  def __call__(self, z: jnp.ndarray, train: bool = False) -> jnp.ndarray:
+  def __call__(self, z: jnp.ndarray, train: bool = False, frozen=False, momentum: float = BN_MOMENTUM) -> jnp.ndarray:
     if self.start is None:
       x = z.reshape(z.shape[0], 1, 1, -1)
     else:
@@ -245,7 +289,7 @@ class ConvDecoder(nn.Module):
         x = ConvTranspose(width, (4, 4), padding="VALID", use_bias=False)(x)
       else:
         x = UpConv4x4(width, use_bias=False)(x)
-      x = nn.relu(_norm(train, self.axis_name)(x))
+      x = nn.relu(BatchNorm(axis_name=self.axis_name)(x, train, frozen, momentum))
     if self.final_stride == 2:
       return UpConv4x4(self.out_channels)(x)
     return ConvTranspose(self.out_channels, (4, 4), padding="SAME")(x)
@@ -260,8 +304,8 @@ class MLPEncoder(nn.Module):
   activation: str = "relu"
 
   @nn.compact
-  def __call__(self, x: jnp.ndarray, train: bool = False) -> jnp.ndarray:
-    del train
+  def __call__(self, x: jnp.ndarray, train: bool = False, frozen=False, momentum: float = BN_MOMENTUM) -> jnp.ndarray:
+    del train, frozen, momentum  # no BatchNorm
     return MLP(self.hidden, self.latent_dim * self.outputs, self.activation)(x.reshape(x.shape[0], -1))
 
 
@@ -273,6 +317,6 @@ class MLPDecoder(nn.Module):
   activation: str = "relu"
 
   @nn.compact
-  def __call__(self, z: jnp.ndarray, train: bool = False) -> jnp.ndarray:
-    del train
+  def __call__(self, z: jnp.ndarray, train: bool = False, frozen=False, momentum: float = BN_MOMENTUM) -> jnp.ndarray:
+    del train, frozen, momentum  # no BatchNorm
     return MLP(self.hidden, math.prod(self.image_shape), self.activation)(z).reshape(z.shape[0], *self.image_shape)

@@ -39,6 +39,9 @@ __all__ = ["Transport", "assignment", "balanced_assignment", "kantorovich_potent
 
 _THETA = 16.0
 _SWITCH_PER_COLUMN = 10  # see _switch
+# Scaling phases at most: the first runs at the cost spread, each divides epsilon by _THETA, and the
+# last is at the float resolution of the spread (2^-nmant), so log_16(2^53) < 14 phases in float64.
+_MAX_PHASES = 32
 
 
 class Transport(NamedTuple):
@@ -49,11 +52,15 @@ class Transport(NamedTuple):
     <= cost[i, j] with column_price >= 0 where a column has room; its objective
     sum(row_potential) - capacity * sum(column_price) is at most ``gap`` below the primal.
   gap: scalar, primal minus dual objective (an optimality certificate, >= 0 up to rounding).
+  ok: scalar bool, whether the solve succeeded. It fails only on a cost with NaN or Inf (or so
+    large that prices overflow) under jit, where values are not checked at trace time: then
+    ``labels`` are all -1 and ``gap`` is NaN. (Unjitted, such a cost raises ValueError.)
   """
   labels: jnp.ndarray
   row_potential: jnp.ndarray
   column_price: jnp.ndarray
   gap: jnp.ndarray
+  ok: jnp.ndarray
 
 
 class _State(NamedTuple):
@@ -207,7 +214,8 @@ def _solve(cost, capacity, eps_final, switch):
   state = _State(col=jnp.zeros(n_all, jnp.int32), owner=jnp.zeros((m, capacity), jnp.int32),
                  bid=jnp.zeros((m, capacity), cost.dtype), load=jnp.zeros(m, jnp.int32),
                  floor=jnp.zeros(m, cost.dtype), eps=spread * _THETA)  # the first phase runs at the spread
-  finite = jnp.all(jnp.isfinite(cost))  # traced NaN/Inf would never settle: skip and return -1 labels
+  # A traced NaN/Inf (or prices that would overflow) never settles: skip and return -1 labels.
+  finite = jnp.all(jnp.isfinite(cost)) & jnp.isfinite(spread * _THETA * n_all)
   integral = jnp.all(cost == jnp.round(cost))
   ulp = jnp.asarray(2.0 ** -jnp.finfo(cost.dtype).nmant, cost.dtype)
 
@@ -217,19 +225,21 @@ def _solve(cost, capacity, eps_final, switch):
     return price, row_min, jnp.sum(slack), jnp.sum(cost[jnp.arange(n), state.col[:n]]) + jnp.sum(shift)
 
   def unfinished(carry):
-    state, gap, primal = carry
+    state, gap, primal, phases = carry
     # Done once the gap is below the float resolution of the total cost (below 1/2 for integer
     # costs: optimal exactly), at the latest after the phase at eps_final.
     target = jnp.where(integral, jnp.minimum(0.5, ulp * jnp.abs(primal)), ulp * jnp.abs(primal))
-    return finite & (state.eps > eps_final) & (gap > target)
+    return finite & (phases < _MAX_PHASES) & (state.eps > eps_final) & (gap > target)
 
   def phase(carry):
     state = _phase(cost, carry[0], jnp.maximum(carry[0].eps / _THETA, eps_final), switch)
-    return state, *certificate(state)[2:]
+    return state, *certificate(state)[2:], carry[3] + 1
 
-  state, *_ = jax.lax.while_loop(unfinished, phase, (state, jnp.array(jnp.inf, cost.dtype), jnp.zeros((), cost.dtype)))
+  state, *_ = jax.lax.while_loop(unfinished, phase, (state, jnp.array(jnp.inf, cost.dtype), jnp.zeros((), cost.dtype),
+                                                     jnp.int32(0)))
   price, row_min, gap, _ = certificate(state)
-  return jnp.where(finite, state.col[:n], -1), row_min[:n] + shift, price, jnp.where(finite, gap, jnp.nan)
+  return (jnp.where(finite, state.col[:n], -1), row_min[:n] + shift, price, jnp.where(finite, gap, jnp.nan),
+          finite)
 
 
 def _switch(m: int, capacity: int, platform: str) -> int:
@@ -261,7 +271,8 @@ def transport(cost: jnp.ndarray, capacity: int, *, epsilon: float | None = None)
   Requires N <= capacity * m. ``epsilon`` is the final auction increment (the gap is at
   most capacity * m * epsilon); by default 1 / (capacity * m + 1) for integer costs,
   which makes the result exactly optimal, else the float resolution of the cost range.
-  Jittable with ``capacity`` static.
+  Jittable with ``capacity`` static. A NaN/Inf cost raises ValueError when concrete; under jit
+  the result has ``ok`` False and labels -1 (see ``Transport``): never index with them unchecked.
 
   Example:
     >>> import jax.numpy as jnp
@@ -275,7 +286,9 @@ def transport(cost: jnp.ndarray, capacity: int, *, epsilon: float | None = None)
   n, m = cost.shape
   capacity = min(capacity, n)  # more room than rows changes nothing
   if m == 1:
-    return Transport(jnp.zeros(n, jnp.int32), cost[:, 0], jnp.zeros(1, cost.dtype), jnp.zeros((), cost.dtype))
+    ok = jnp.all(jnp.isfinite(cost))
+    return Transport(jnp.where(ok, jnp.zeros(n, jnp.int32), -1), cost[:, 0], jnp.zeros(1, cost.dtype),
+                     jnp.where(ok, 0.0, jnp.nan).astype(cost.dtype), ok)
   floor = _resolution_epsilon(cost, capacity * m)
   eps = floor if epsilon is None else jnp.maximum(jnp.asarray(epsilon, cost.dtype), floor)
   return Transport(*_solve(cost, capacity, eps, _switch(m, capacity, jax.default_backend())))
@@ -283,6 +296,9 @@ def transport(cost: jnp.ndarray, capacity: int, *, epsilon: float | None = None)
 
 def assignment(cost: jnp.ndarray) -> jnp.ndarray:
   """Exact minimum-cost perfect matching of cost [n, n]: row i goes to column perm[i] (int32 [n]).
+
+  Under jit, a cost with NaN or Inf gives perm of all -1 (``transport(cost, 1).ok`` says so);
+  unjitted it raises ValueError.
 
   Example:
     >>> import jax.numpy as jnp
@@ -297,6 +313,8 @@ def assignment(cost: jnp.ndarray) -> jnp.ndarray:
 def balanced_assignment(cost: jnp.ndarray, capacity: int) -> jnp.ndarray:
   """Exact solution labels [N] of TWAE eq. 17 on cost [N, m]: <= capacity rows per column, least total cost.
 
+  Under jit, a cost with NaN or Inf gives labels of all -1 (see ``transport``); unjitted it raises ValueError.
+
   Example:
     >>> import jax.numpy as jnp
     >>> cost = jnp.array([[0.0, 9.0], [1.0, 9.0], [2.0, 9.0], [9.0, 0.0]])
@@ -310,7 +328,8 @@ def kantorovich_potentials(x: jnp.ndarray, y: jnp.ndarray) -> tuple[jnp.ndarray,
   """Optimal duals (h_x [n], h_y [n]) of AE-OT eq. 14 for x, y [n, d], cost 1/2 |x_i - y_j|^2, uniform weights.
 
   Feasible, h_y[j] - h_x[i] <= c_ij, and mean(h_y) - mean(h_x) equals the primal OT cost
-  mean_i c_{i, perm(i)} up to the auction's certificate.
+  mean_i c_{i, perm(i)} up to the auction's certificate. Under jit, NaN/Inf points give NaN
+  potentials (unjitted: ValueError).
 
   Example:
     >>> import jax, jax.numpy as jnp
@@ -324,4 +343,5 @@ def kantorovich_potentials(x: jnp.ndarray, y: jnp.ndarray) -> tuple[jnp.ndarray,
   cost = 0.5 * pairwise_sq_dists(x, y)
   sol = transport(cost, 1)
   # Row potentials u_i = min_j (c_ij + p_j): u_i - p_j <= c_ij, so h_x = -u, h_y = -p.
-  return -sol.row_potential, -sol.column_price
+  nan = jnp.array(jnp.nan, cost.dtype)
+  return jnp.where(sol.ok, -sol.row_potential, nan), jnp.where(sol.ok, -sol.column_price, nan)

@@ -99,7 +99,9 @@ def check_hitchcock(cost, capacity) -> tuple[jnp.ndarray, int]:
 def lcm(cost: jnp.ndarray, capacity: int) -> jnp.ndarray:
   """Labels [N] int32 of TWAE's least cost method on cost [N, m] (finite), ``capacity`` rows per column.
 
-  Requires N <= capacity * m. Jittable (``capacity`` static).
+  Requires N <= capacity * m. Jittable (``capacity`` static). A cost with NaN or Inf raises
+  ValueError when concrete; under jit, where values are not known at trace time, it returns
+  labels of all -1 (every loop is bounded: it never hangs), so check ``labels >= 0`` there.
 
   Example:
     >>> import jax.numpy as jnp
@@ -130,7 +132,10 @@ def _lcm(cost: jnp.ndarray, capacity: int) -> jnp.ndarray:
       block = jnp.where(open_cols[None], cost.at[idx].get(mode="fill", fill_value=0), inf)
       return prop.at[idx].set(min_argmin(block)[1], mode="drop")
 
-    return jax.lax.while_loop(lambda p: jnp.any(needs(p)), body, prop)
+    # Each pass gives _CHUNK rows an open column for good (until a later round closes it): bounded.
+    passes = -(-n // _CHUNK)
+    return jax.lax.while_loop(lambda c: (c[1] < passes) & jnp.any(needs(c[0])),
+                              lambda c: (body(c[0]), c[1] + 1), (prop, jnp.int32(0)))[0]
 
   def round_(state):
     labels, count, prop = state
@@ -146,7 +151,11 @@ def _lcm(cost: jnp.ndarray, capacity: int) -> jnp.ndarray:
     count = count + jax.ops.segment_sum(take.astype(count.dtype), prop, m)
     return labels, count, repropose((labels, count, prop))
 
+  # Each round closes a column (see the module doc), so m + 1 rounds always suffice for finite
+  # costs; a traced NaN/Inf (no order to scan) skips the loop and gives -1 labels.
+  finite = jnp.all(jnp.isfinite(cost))
   prop0 = min_argmin(cost)[1]
-  state = (jnp.full((n,), -1, jnp.int32), jnp.zeros((m,), jnp.int32), prop0)
-  labels, _, _ = jax.lax.while_loop(lambda s: jnp.any(s[0] < 0), round_, state)
-  return labels
+  state = (jnp.full((n,), -1, jnp.int32), jnp.zeros((m,), jnp.int32), prop0, jnp.int32(0))
+  labels, *_ = jax.lax.while_loop(lambda s: finite & (s[3] <= m) & jnp.any(s[0] < 0),
+                                  lambda s: (*round_(s[:3]), s[3] + 1), state)
+  return jnp.where(finite, labels, -1)

@@ -6,9 +6,10 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import tqdm
 from flax import struct
 
-from ltot._checks import check_points
+from ltot._checks import check_points, is_concrete
 from ltot._reduce import min_argmin
 
 __all__ = ["Tessellation", "sample_ball", "assign_regions", "cvt", "quantization_energy"]
@@ -94,10 +95,22 @@ def quantization_energy(samples: jnp.ndarray, generators: jnp.ndarray) -> jnp.nd
   return jnp.mean(_nearest_chunked(samples, generators)[1])
 
 
-def _lloyd(samples, init, num_iters):
+# The progress bar of the cvt() call running in this process (a Lloyd iteration ticks it from inside
+# the compiled loop through jax.debug.callback); None when no bar was asked for.
+_BAR: list = [None]
+
+
+def _tick() -> None:
+  if _BAR[0] is not None:
+    _BAR[0].update(1)
+
+
+def _lloyd(samples, init, num_iters, report):
   m = init.shape[0]
 
   def step(g, _):
+    if report:
+      jax.debug.callback(_tick, ordered=True)
     labels, sq = _nearest_chunked(samples, g)
     sums = jax.ops.segment_sum(samples, labels, m)
     counts = jax.ops.segment_sum(jnp.ones_like(labels, samples.dtype), labels, m)
@@ -107,7 +120,7 @@ def _lloyd(samples, init, num_iters):
   return jax.lax.scan(step, init, None, length=num_iters)
 
 
-def _macqueen(rng, init, num_iters, num_samples, dim):
+def _macqueen(rng, init, num_iters, num_samples, dim, report):
   """Probabilistic Lloyd: one fresh uniform point at a time moves its nearest generator (TWAE Sec. 2.4)."""
   m = init.shape[0]
 
@@ -118,6 +131,8 @@ def _macqueen(rng, init, num_iters, num_samples, dim):
     return (g, j.at[i].add(1)), None
 
   def sweep(carry, key):
+    if report:
+      jax.debug.callback(_tick, ordered=True)
     points = sample_ball(key, num_samples, dim)
     energy = quantization_energy(points, carry[0])
     return jax.lax.scan(one_point, carry, points)[0], energy
@@ -141,8 +156,8 @@ def _kmeans_pp(rng, samples, m):
   return jax.lax.fori_loop(1, m, pick, (g, d2))[0]
 
 
-@functools.partial(jax.jit, static_argnames=("num_regions", "dim", "num_samples", "num_iters", "method", "init"))
-def _cvt(rng, num_regions, dim, num_samples, num_iters, method, init):
+@functools.partial(jax.jit, static_argnames=("num_regions", "dim", "num_samples", "num_iters", "method", "init", "report"))
+def _cvt(rng, num_regions, dim, num_samples, num_iters, method, init, report):
   k_samples, k_init, k_run = jax.random.split(rng, 3)
   samples = sample_ball(k_samples, num_samples, dim)
   if init == "monte_carlo":
@@ -150,14 +165,14 @@ def _cvt(rng, num_regions, dim, num_samples, num_iters, method, init):
   else:
     start = _kmeans_pp(k_init, samples, num_regions)
   if method == "lloyd":
-    g, energy = _lloyd(samples, start, num_iters)
+    g, energy = _lloyd(samples, start, num_iters, report)
   else:
-    g, energy = _macqueen(k_run, start, num_iters, num_samples, dim)
+    g, energy = _macqueen(k_run, start, num_iters, num_samples, dim, report)
   return Tessellation(generators=g, energy=energy)
 
 
 def cvt(rng: jax.Array, num_regions: int, dim: int, *, num_samples: int, num_iters: int,
-        method: str = "lloyd", init: str = "monte_carlo") -> Tessellation:
+        method: str = "lloyd", init: str = "monte_carlo", progress: bool | None = False) -> Tessellation:
   """An approximate centroidal Voronoi tessellation of the uniform unit ball.
 
   Args:
@@ -170,6 +185,8 @@ def cvt(rng: jax.Array, num_regions: int, dim: int, *, num_samples: int, num_ite
     method: "lloyd" (TWAE Sec. 2.4 steps 0-3) or "macqueen" (the "K-means
       method": each point moves its nearest generator to the running mean).
     init: "monte_carlo" (m uniform points of the ball, the paper) or "kmeans++".
+    progress: a tqdm bar of the iterations on stderr (None: only where stderr is a terminal).
+      Not under an outer jit (the bar is ticked by ``jax.debug.callback``).
 
   Returns:
     ``Tessellation`` with generators [m, d] and ``energy[t]``, the eq. 14 estimate
@@ -189,4 +206,15 @@ def cvt(rng: jax.Array, num_regions: int, dim: int, *, num_samples: int, num_ite
     raise ValueError(f"need num_regions, dim, num_iters >= 1; got {num_regions}, {dim}, {num_iters}")
   if num_samples < num_regions:
     raise ValueError(f"num_samples={num_samples} must be at least num_regions={num_regions}")
-  return _cvt(rng, num_regions, dim, num_samples, num_iters, method, init)
+  bar = tqdm.tqdm(total=num_iters, desc=f"CVT: {method}, {num_regions} regions of the {dim}-ball", disable=progress
+                  if progress is None else not progress, mininterval=1.0, leave=False)
+  if bar.disable or not is_concrete(rng):  # no bar under an outer transformation (jit, eval_shape)
+    bar.close()
+    return _cvt(rng, num_regions, dim, num_samples, num_iters, method, init, False)
+  _BAR[0] = bar
+  try:
+    return jax.block_until_ready(_cvt(rng, num_regions, dim, num_samples, num_iters, method, init, True))
+  finally:
+    jax.effects_barrier()  # every tick has run
+    _BAR[0] = None
+    bar.close()

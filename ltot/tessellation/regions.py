@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 from ltot._checks import check_points
 from ltot._distances import pairwise_sq_dists
-from ltot.ot import balanced_assignment
+from ltot.ot import balanced_assignment, lcm
 from ltot.tessellation.cvt import assign_regions, sample_ball
 
 __all__ = ["SAMPLERS", "region_masses", "sample_regions"]
@@ -50,15 +50,16 @@ def _exact(rng, generators, per_region, draw):
   return jax.lax.while_loop(lambda c: jnp.any(c[2] < per_region), round_, init)[1]
 
 
-def _by_capacity(rng, generators, per_region):
+def _by_capacity(rng, generators, per_region, assign):
   m, d = generators.shape
   z = sample_ball(rng, m * per_region, d).astype(generators.dtype)
-  labels = balanced_assignment(pairwise_sq_dists(z, generators), per_region)  # every region receives exactly per_region points
+  solve = balanced_assignment if assign == "exact" else lcm
+  labels = solve(pairwise_sq_dists(z, generators), per_region)  # every region receives exactly per_region points
   return z[jnp.argsort(labels, stable=True)].reshape(m, per_region, d)
 
 
 def sample_regions(rng: jax.Array, generators: jnp.ndarray, per_region: int, *, method: str = "exact",
-                   oversample: float = 1.5) -> jnp.ndarray:
+                   oversample: float = 1.5, assign: str = "exact") -> jnp.ndarray:
   """Uniform samples [m, per_region, d] of each Voronoi region of generators [m, d] inside the unit ball.
 
   method="exact": draws uniform ball points in rounds of ``oversample * m * per_region`` and
@@ -67,8 +68,9 @@ def sample_regions(rng: jax.Array, generators: jnp.ndarray, per_region: int, *, 
     rejection, so in any dimension the expected number of points drawn is about
     per_region / (smallest region mass), i.e. ~1x to 2x m * per_region for CVT or E8 cells.
   method="capacity": the TWAE authors' trick: m * per_region uniform ball points split into
-    regions of exactly ``per_region`` by the exact capacity-constrained assignment to the
-    generators (``ltot.ot.balanced_assignment`` on squared distances). All points together are
+    regions of exactly ``per_region`` by a capacity-constrained assignment to the generators on
+    squared distances: ``assign="exact"`` (``ltot.ot.balanced_assignment``) or ``"lcm"`` (TWAE's
+    least cost method, ``ltot.ot.lcm``: what the authors' code does). All points together are
     exactly uniform on the ball, but points near a boundary can be moved to a neighbouring
     region, so each region's batch is only approximately uniform on that region.
 
@@ -87,7 +89,9 @@ def sample_regions(rng: jax.Array, generators: jnp.ndarray, per_region: int, *, 
     raise ValueError(f"per_region must be a positive integer, got {per_region}")
   if not oversample > 0:
     raise ValueError(f"oversample must be > 0, got {oversample}")
+  if assign not in ("exact", "lcm"):
+    raise ValueError(f"assign must be 'exact' or 'lcm', got {assign!r}")
   if method == "capacity":
-    return _by_capacity(rng, generators, int(per_region))
+    return _by_capacity(rng, generators, int(per_region), assign)
   draw = max(1, int(oversample * generators.shape[0] * per_region))
   return _exact(rng, generators, int(per_region), draw)

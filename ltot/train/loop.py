@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 import signal
+import sys
 import time
 from typing import Any, Mapping, NamedTuple
 
@@ -17,8 +17,8 @@ import numpy as np
 import tqdm
 from jax.experimental import multihost_utils
 
-from ltot.data.pipeline import Batches
-from ltot.train.checkpoint import Checkpointer
+from ltot.data.pipeline import Batches, DataError, check_arrays
+from ltot.train.checkpoint import Checkpointer, write_run_config
 from ltot.train.state import AXIS, Method
 
 __all__ = ["train", "evaluate", "TrainResult", "root_keys", "NONFINITE"]
@@ -27,11 +27,32 @@ NONFINITE = ("stop", "skip")  # config.nonfinite: what a NaN/Inf loss does
 
 
 class TrainResult(NamedTuple):
-  """The final single-device state, the number of steps done, and whether SIGTERM cut the run short."""
+  """The final single-device state, the number of steps done, whether SIGTERM cut the run short,
+  and the step the run started from (its resumed checkpoint's, 0 for a new run)."""
 
   state: Any
   step: int
   preempted: bool
+  resumed_from: int = 0
+
+
+def _say(message: str, enabled: bool) -> None:
+  """A status line on stderr, between progress bars."""
+  if enabled:
+    tqdm.tqdm.write(f"ltot: {message}", file=sys.stderr)
+
+
+def _truncate_log(path: str, step: int) -> None:
+  """Drops the lines of ``path`` (metrics.jsonl) logged after ``step``: a resumed run logs those steps again."""
+  if not os.path.isfile(path):
+    return
+  with open(path) as f:
+    lines = [line for line in f if line.strip()]
+  kept = [line for line in lines if json.loads(line).get("step", 0) <= step]
+  if len(kept) != len(lines):
+    with open(path + ".tmp", "w") as f:
+      f.writelines(kept)
+    os.replace(path + ".tmp", path)
 
 
 def root_keys(seed: int) -> dict[str, jax.Array]:
@@ -137,7 +158,7 @@ def evaluate(method: Method, state: Any, images: np.ndarray, rng: jax.Array,
     >>> from ltot import configs, data, methods
     >>> method = methods.build(configs.toy('wae', 10), steps_per_epoch=1)
     >>> points = data.moons(np.random.default_rng(0), 300)
-    >>> state = method.init(jax.random.key(0), {'image': points[:4]})
+    >>> state = method.init(jax.random.key(0), {'x': points[:4]})
     >>> sorted(evaluate(method, state, points, jax.random.key(1), batch_size=100))
     ['latent_mmd', 'recon_l2sq', 'recon_mse']
   """
@@ -145,24 +166,29 @@ def evaluate(method: Method, state: Any, images: np.ndarray, rng: jax.Array,
   step = jax.jit(method.evaluate)
   for i, start in enumerate(range(0, len(images), batch_size)):
     chunk = images[start:start + batch_size]
-    for k, v in _to_python(step(state, {"image": chunk}, jax.random.fold_in(rng, i))).items():
+    for k, v in _to_python(step(state, {"x": chunk}, jax.random.fold_in(rng, i))).items():
       totals[k] = totals.get(k, 0.0) + v * len(chunk)
   return {k: v / len(images) for k, v in totals.items()}
 
 
 def train(method: Method, train_data: np.ndarray | Mapping[str, np.ndarray], config: ml_collections.ConfigDict,
-          workdir: str, eval_images: np.ndarray | None = None, *, progress: bool = True) -> TrainResult:
+          workdir: str, eval_images: np.ndarray | None = None, *, progress: bool = True,
+          resume_with_changes: bool = False) -> TrainResult:
   """Trains ``method`` on ``train_data`` for ``config.num_steps`` steps.
 
-  ``train_data`` is uint8 images [N, H, W, C] (batches ``{"image": ...}``) or a dict of
+  ``train_data`` is uint8 images [N, H, W, C] (batches ``{"x": ...}``) or a dict of
   arrays with one leading size N (e.g. ``{"x": points [N, 2]}`` for the 2-D toys). A
   method with a ``training_data(rng, arrays) -> arrays`` hook turns it into what its
   steps consume first (the codes of a frozen autoencoder, OTtrans's matched pairs); its
   key is derived from the run's init key.
 
-  Resumes from the newest checkpoint in ``workdir/checkpoints``; writes
-  ``metrics.jsonl`` (train and eval lines); ``ltot.train.write_report`` makes the
-  final metrics and images. Uses ``config.num_devices`` local
+  Writes ``config`` to ``workdir/config.json``; a workdir that holds a run of another config
+  is refused (``ConfigMismatchError``, nothing touched) unless ``resume_with_changes``
+  (``ltot.train.write_run_config``). Resumes from the newest checkpoint in
+  ``workdir/checkpoints`` that reads back and verifies (unreadable newer ones are moved into
+  ``checkpoints.unreadable/``); writes ``metrics.jsonl`` (train and eval lines; on resume,
+  lines past the resumed step are dropped, since those steps run again);
+  ``ltot.train.write_report`` makes the final metrics and images. Uses ``config.num_devices`` local
   devices (0: all); the global batch ``config.batch_size`` is split over them.
   On SIGTERM it checkpoints the current step and returns with ``preempted=True``.
   A NaN/Inf metric stops the run with FloatingPointError, keeping the last good checkpoint
@@ -188,7 +214,7 @@ def train(method: Method, train_data: np.ndarray | Mapping[str, np.ndarray], con
   if nonfinite not in NONFINITE:
     raise ValueError(f"config.nonfinite={nonfinite!r} is not one of {NONFINITE}")
   skip = nonfinite == "skip"
-  os.makedirs(workdir, exist_ok=True)
+  write_run_config(workdir, config, allow_changes=resume_with_changes)
   devices = jax.local_devices()
   multihost = jax.process_count() > 1
   if config.num_devices:
@@ -199,44 +225,58 @@ def train(method: Method, train_data: np.ndarray | Mapping[str, np.ndarray], con
                        f"or {len(devices)}, got {config.num_devices}")
     devices = devices[:config.num_devices]
   keys = root_keys(config.seed)
-  arrays = dict(train_data) if isinstance(train_data, Mapping) else {"image": train_data}
-  if hasattr(method, "training_data"):
-    arrays = method.training_data(jax.random.fold_in(keys["init"], 1), arrays)
-  if getattr(method, "resident_data", False):  # the whole dataset is every step's batch (OTS/FIT)
+  arrays = dict(train_data) if isinstance(train_data, Mapping) else {"x": train_data}
+  if "x" not in arrays:
+    raise DataError(f"training data must be an array or a dict with the key 'x'; got keys {sorted(arrays)}")
+  check_arrays(arrays["x"], "training data", method.data_shapes)
+  arrays = method.training_data(jax.random.fold_in(keys["init"], 1), arrays)
+  if method.resident_data:  # the whole dataset is every step's batch (OTS/FIT)
     resident = _place_strided(arrays, devices)
     batches = lambda index: resident
-    state = method.init(keys["init"], arrays)
+    example = arrays
   else:
     batches = Batches(arrays, config.batch_size, seed=config.seed, num_devices=len(devices),
                       process_index=jax.process_index(), process_count=jax.process_count())
     per_device = config.batch_size // (len(devices) * jax.process_count())
-    state = method.init(keys["init"], {k: v[:per_device] for k, v in arrays.items()})
+    example = {k: v[:per_device] for k, v in arrays.items()}
 
+  primary = jax.process_index() == 0
   ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), config.max_checkpoints)
-  restored = ckpt.restore(state)
+  # The restore is shaped by init's abstract output: a resumed run never runs init (TWAE's CVT fit).
+  restored = ckpt.restore(jax.eval_shape(method.init, keys["init"], example), move_unreadable=True)
   start = 0
-  if restored is not None:
+  if restored is None:
+    _say(f"initialising {type(method).__name__}", progress and primary)
+    state = method.init(keys["init"], example)
+  else:
     start, state = restored
-    logging.info("resumed from step %d", start)
+    if start >= config.num_steps:
+      _say(f"already at step {start} of num_steps={config.num_steps} in {workdir}: nothing to train", progress and primary)
+    else:
+      _say(f"resumed from step {start} of {config.num_steps} in {workdir}", progress and primary)
+  log_path = os.path.join(workdir, "metrics.jsonl") if primary else os.devnull
+  if primary:
+    _truncate_log(log_path, start)
 
-  per_batch = getattr(method, "updates_per_batch", 1)  # steps that reuse one batch (TWAE: a round)
+  per_batch = method.updates_per_batch  # steps that reuse one batch (TWAE: a round)
   # pmap given devices reduces over those alone; with several processes it must span all of them.
   p_step = jax.pmap(_skipping_nonfinite(method.train_step) if skip else method.train_step, axis_name=AXIS,
                     devices=None if multihost else devices, in_axes=(0, 0, None), donate_argnums=(0,))
   rstate = _replicate(state, devices)
-  primary = jax.process_index() == 0
-  log_path = os.path.join(workdir, "metrics.jsonl") if primary else os.devnull
   preempted = False
   with _Preemption() as preemption, open(log_path, "a") as log, tqdm.tqdm(
       total=config.num_steps, initial=start, disable=not (progress and primary), mininterval=2.0,
       desc=f"train {os.path.basename(os.path.normpath(workdir))}") as bar:
-    t0, done, skipped = time.time(), start, 0.0
+    t0, timed_from, done, skipped = None, start, start, 0.0
     for step in range(start, config.num_steps):
       if preemption.stop(step):
         preempted = True
         break
       rstate, metrics = p_step(rstate, batches(step // per_batch), jax.random.fold_in(keys["step"], step))
       done = step + 1
+      if t0 is None:  # the first step compiles: the step rate counts the steps after it
+        jax.block_until_ready(metrics)
+        t0, timed_from = time.time(), done
       if skip:
         skipped = skipped + metrics.pop("skipped")  # on the devices: no wait per step
       checkpoint_now = done % config.checkpoint_every == 0
@@ -249,7 +289,8 @@ def train(method: Method, train_data: np.ndarray | Mapping[str, np.ndarray], con
           ckpt.wait()
           raise FloatingPointError(f"non-finite {bad} by step {done}: {values}; the last good "
                                    f"checkpoint (step {ckpt.latest_step()}) is kept in {workdir}")
-        values["steps_per_second"] = (done - start) / (time.time() - t0)
+        if done > timed_from:
+          values["steps_per_second"] = (done - timed_from) / (time.time() - t0)
         log.write(json.dumps({"step": done, "split": "train", **values}) + "\n")
         log.flush()
         bar.set_postfix({k: f"{v:.4g}" for k, v in values.items() if k != "steps_per_second"}, refresh=False)
@@ -265,4 +306,4 @@ def train(method: Method, train_data: np.ndarray | Mapping[str, np.ndarray], con
     ckpt.save(done, state)
   ckpt.wait()
   ckpt.close()
-  return TrainResult(state, done, preempted)
+  return TrainResult(state, done, preempted, start)

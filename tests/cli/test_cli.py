@@ -46,6 +46,66 @@ def test_usage_errors(tmp_path):
   assert r.returncode == 2 and "no config.json" in r.stderr
 
 
+def in_process(*args):
+  from ltot import cli
+  return cli.run(["ltot", *args])
+
+
+@pytest.mark.parametrize("command,own,foreign", [
+    ("train", ["--config", "--workdir", "--resume_with_changes", "--show_config", "--config.KEY"], ["--num_samples"]),
+    ("eval", ["--workdir", "--num_samples", "--out_dir"], ["--config", "--seed"]),
+    ("sample", ["--workdir", "--num", "--out", "--seed"], ["--config", "--num_samples"]),
+    ("report", ["--out"], ["--workdir"]),
+])
+@pytest.mark.parametrize("how", ["--help", "-h", "--helpfull"])
+def test_each_command_lists_its_own_flags(command, own, foreign, how, capsys):
+  assert in_process(command, how) == 0
+  out = capsys.readouterr().out
+  assert out.startswith(f"usage: ltot {command}")
+  assert all(f"  {flag}" in out for flag in own), out
+  assert not any(f"  {flag}:" in out for flag in foreign), out
+
+
+def test_top_level_help_python_m_and_show_config(capsys):
+  r = subprocess.run([sys.executable, "-m", "ltot", "--help"], capture_output=True, text=True, timeout=120)
+  assert r.returncode == 0 and "ltot train" in r.stdout and "ltot eval" in r.stdout
+  r = subprocess.run([sys.executable, "-m", "ltot", "frobnicate"], capture_output=True, text=True, timeout=120)
+  assert r.returncode == 2 and "unknown command 'frobnicate'" in r.stderr
+  assert in_process("train", f"--config={CONFIG}:cpu", "--config.seed=7", "--show_config") == 0
+  out = capsys.readouterr().out
+  assert "seed: 7" in out and "batch_size: 100" in out and "wae:" in out
+
+
+@pytest.mark.parametrize("args,message", [
+    (["train", "--config=nowhere.py", "--workdir=W"], "config file nowhere.py not found"),
+    (["train", f"--config={CONFIG}:huge", "--workdir=W"], "cannot load the config"),
+    (["train", f"--config={os.path.join(os.path.dirname(CONFIG), 'twae_mnist.py')}:cpu-xx", "--workdir=W"],
+     "preset must be SIZE-PENALTY"),
+    (["report", "/nonexistent/run", "--out=r.md"], "run directory /nonexistent/run does not exist"),
+    (["eval", "--workdir=/nonexistent/run"], "--workdir /nonexistent/run does not exist"),
+    (["eval", "--workdir=W", "--num=5"], "`ltot eval` takes no --num"),
+    (["sample", "--workdir=W", "--out=x.gif"], "sample needs --out FILE.png or FILE.npy"),
+    (["train", f"--config={CONFIG}", "--config.nosuchkey=1", "--workdir=W"], "nosuchkey"),
+])
+def test_usage_errors_are_one_line_with_status_2(args, message, capsys, tmp_path, monkeypatch):
+  monkeypatch.chdir(tmp_path)
+  assert in_process(*args) == 2
+  err = capsys.readouterr().err
+  assert message in err and "Traceback" not in err, err
+  assert len(err.strip().splitlines()) == 1, err
+  assert not os.path.exists(tmp_path / "W" / "checkpoints")
+
+
+def test_library_bugs_keep_their_traceback(monkeypatch, tmp_path):
+  """A bug inside ltot is not a usage error: it propagates (the interpreter prints its traceback)."""
+  from ltot import train
+  def broken(*args, **kwargs):
+    raise RuntimeError("a bug in the loop")
+  monkeypatch.setattr(train, "train", broken)
+  with pytest.raises(RuntimeError, match="a bug in the loop"):
+    in_process("train", f"--config={CONFIG}", "--config.num_steps=1", f"--workdir={tmp_path}")
+
+
 @pytest.mark.slow
 def test_train_eval_sample_end_to_end(tmp_path):
   workdir = tmp_path / "run"
@@ -143,7 +203,7 @@ def test_sigkill_then_rerun_resumes_bitwise(tmp_path):
   assert again.returncode == 0, again.stderr[-2000:]
   config = ml_collections.ConfigDict(json.load(open(tmp_path / "full" / "config.json")))
   method = methods.build(config, steps_per_epoch=1)
-  template = method.init(train.root_keys(config.seed)["init"], {"image": np.zeros((2, 28, 28, 1), np.uint8)})
+  template = method.init(train.root_keys(config.seed)["init"], {"x": np.zeros((2, 28, 28, 1), np.uint8)})
   (step_a, a), (step_b, b) = train.restore_run(str(tmp_path / "full"), template), train.restore_run(str(killed), template)
   assert step_a == step_b == 60
   for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):

@@ -105,7 +105,7 @@ def test_on_a_frozen_autoencoder(mnist, tmp_path, autoencoder_run, method):
   config = toy_config(method, **{f"{method}.autoencoder": autoencoder_run, "batch_size": 16, "num_steps": 2})
   m = methods.build(config, 1)
   images = mnist["train"].images[:64]
-  codes = m.training_data(jax.random.key(0), {"image": images})["x"]
+  codes = m.training_data(jax.random.key(0), {"x": images})["x"]
   ae = load_autoencoder(autoencoder_run)
   np.testing.assert_allclose(codes, np.asarray(ae.method.encode(ae.state, images)), atol=1e-5)
   state = _train(config, images, tmp_path).state
@@ -115,7 +115,7 @@ def test_on_a_frozen_autoencoder(mnist, tmp_path, autoencoder_run, method):
   assert paths.shape == (10, 28, 28, 1)
   train.write_images(m, state, mnist["test"].images[:48], jax.random.key(4), str(tmp_path))
   assert (tmp_path / "samples.png").is_file() and (tmp_path / "interpolations.png").is_file()
-  metrics = m.evaluate(state, {"image": mnist["test"].images[:32]}, jax.random.key(2))
+  metrics = m.evaluate(state, {"x": mnist["test"].images[:32]}, jax.random.key(2))
   assert set(metrics) >= {"latent_sw", "recon_mse"} and all(np.isfinite(float(v)) for v in metrics.values())
 
 

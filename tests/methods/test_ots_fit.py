@@ -152,6 +152,6 @@ def test_errors(tmp_path):
   with pytest.raises(ValueError, match="batch_size=30 must divide over the 4 devices"):
     _train(ring_config(num_devices=4, batch_size=30), tmp_path / "b")
   with pytest.raises(ValueError, match="needs the array 'x'"):
-    _train(ring_config(), tmp_path / "c", {"image": np.zeros((8, 28, 28, 1), np.uint8)})
+    _train(ring_config(), tmp_path / "c", {"x": np.zeros((8, 28, 28, 1), np.uint8)})
   with pytest.raises(ValueError, match="NaN"):
     _train(ring_config(), tmp_path / "d", {"x": np.full((64, 2), np.nan, np.float32)})

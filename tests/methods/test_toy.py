@@ -42,7 +42,7 @@ def test_learns_two_moons(case, tmp_path):
   x = data.toy.moons(np.random.default_rng(0), 2000).astype(np.float32)
   held_out = data.toy.moons(np.random.default_rng(1), 500).astype(np.float32)
   method = methods.build(config, steps_per_epoch=len(x) // config.batch_size)
-  before = np.asarray(method.sample(method.init(jax.random.key(0), {"image": x[:8]}), jax.random.key(1), 500))
+  before = np.asarray(method.sample(method.init(jax.random.key(0), {"x": x[:8]}), jax.random.key(1), 500))
   method, state = _train(config, x, tmp_path)
   after = np.asarray(method.sample(state, jax.random.key(1), 500))
   recon = np.asarray(method.reconstruct(state, held_out))

@@ -11,7 +11,7 @@ from tests.train.test_engine import tiny_config
 def test_vae_negative_elbo_by_hand(mnist):
   method = methods.build(tiny_config(method="vae"), 16)
   x = mnist["train"].images[:6].astype(np.float32) / 255.0
-  state = method.init(jax.random.key(0), {"image": x})
+  state = method.init(jax.random.key(0), {"x": x})
   rng = jax.random.key(7)
   loss, (metrics, _) = jax.vmap(lambda xs: method.loss(state.params, state.batch_stats, xs, rng),
                                 axis_name=AXIS)(jnp.asarray(x)[None])
@@ -35,10 +35,10 @@ def test_vae_negative_elbo_by_hand(mnist):
 
 def test_vae_evaluate_sample_and_errors(mnist):
   method = methods.build(tiny_config(method="vae"), 16)
-  state = method.init(jax.random.key(0), {"image": mnist["test"].images[:4]})
+  state = method.init(jax.random.key(0), {"x": mnist["test"].images[:4]})
   assert method.encode(state, mnist["test"].images[:3]).shape == (3, 8)  # the posterior mean
   assert method.sample(state, jax.random.key(1), 5).shape == (5, 28, 28, 1)
-  metrics = method.evaluate(state, {"image": mnist["test"].images[:16]}, jax.random.key(2))
+  metrics = method.evaluate(state, {"x": mnist["test"].images[:16]}, jax.random.key(2))
   assert set(metrics) == {"recon_mse", "recon_l2sq", "neg_elbo", "kl"}
   with pytest.raises(ValueError, match="likelihood"):
     methods.build(tiny_config(method="vae", **{"vae.likelihood": "poisson"}), 16)

@@ -12,7 +12,7 @@ def test_wae_mmd_loss_by_hand(mnist):
   config = tiny_config()
   method = methods.build(config, 16)
   images = mnist["train"].images[:8]
-  state = method.init(jax.random.key(0), {"image": images})
+  state = method.init(jax.random.key(0), {"x": images})
   x = images.astype(np.float32) / 255.0
   rng = jax.random.key(5)
   loss, (metrics, _) = jax.vmap(lambda xs: method.loss(state.params, state.batch_stats, xs, rng),
@@ -39,12 +39,12 @@ def test_wae_mmd_loss_by_hand(mnist):
 
 def test_sample_and_reconstruct_ranges(mnist):
   method = methods.build(tiny_config(), 16)
-  state = method.init(jax.random.key(0), {"image": mnist["test"].images[:4]})
+  state = method.init(jax.random.key(0), {"x": mnist["test"].images[:4]})
   samples = method.sample(state, jax.random.key(1), 5)
   recons = method.reconstruct(state, mnist["test"].images[:3])
   assert samples.shape == (5, 28, 28, 1) and recons.shape == (3, 28, 28, 1)
   assert float(samples.min()) >= 0 and float(samples.max()) <= 1
-  metrics = method.evaluate(state, {"image": mnist["test"].images[:16]}, jax.random.key(2))
+  metrics = method.evaluate(state, {"x": mnist["test"].images[:16]}, jax.random.key(2))
   assert set(metrics) == {"recon_mse", "recon_l2sq", "latent_mmd"}
 
 
@@ -72,7 +72,7 @@ def _loss(method, state, x, rng):
 def test_wae_gan_loss_by_hand(mnist):
   method = methods.build(tiny_config(**{"wae.penalty": "gan", "wae.lam": 2.0}), 16)
   x = mnist["train"].images[:8].astype(np.float32) / 255.0
-  state = method.init(jax.random.key(0), {"image": x})
+  state = method.init(jax.random.key(0), {"x": x})
   rng = jax.random.key(3)
   loss, metrics = _loss(method, state, x, rng)
   z, logits = _train_forward(method, state, x)
@@ -97,7 +97,7 @@ def test_wae_sliced_penalties_by_hand_with_ball_prior(mnist, penalty, options):
   method = methods.build(tiny_config(**{"wae.penalty": penalty, "wae.prior": "ball", "wae.lam": 0.5,
                                         "wae.penalty_options": options}), 16)
   x = mnist["train"].images[:8].astype(np.float32) / 255.0
-  state = method.init(jax.random.key(0), {"image": x})
+  state = method.init(jax.random.key(0), {"x": x})
   rng = jax.random.key(4)
   loss, metrics = _loss(method, state, x, rng)
   z, _ = _train_forward(method, state, x)

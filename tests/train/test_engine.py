@@ -22,7 +22,8 @@ def tiny_config(**overrides):
                prior="gaussian", penalty_options={}, disc_lr=5e-4, disc_hidden=(16, 16)),
       vae=dict(likelihood="bernoulli", decoder_var=1.0, beta=1.0),
       twae=dict(tessellation="cvt", num_regions=2, tessellation_seed=0, cvt_samples=200, cvt_iters=3, penalty="sw",
-                penalty_options={"num_projections": 20}, lam=1.0, assign="lcm", alpha=0.0, recon_weight=1.0)))
+                penalty_options={"num_projections": 20}, lam=1.0, assign="lcm", alpha=0.0, recon_weight=1.0,
+                bn_policy="train", region_prior="exact")))
   c.update_from_flattened_dict(overrides)
   return c
 
@@ -44,7 +45,7 @@ def _leaves(state):
 def test_train_state_is_immutable(images):
   config = tiny_config()
   method = methods.build(config, 16)
-  state = method.init(jax.random.key(0), {"image": images[:4]})
+  state = method.init(jax.random.key(0), {"x": images[:4]})
   with pytest.raises(dataclasses.FrozenInstanceError):
     state.step = 3
   new = state.replace(step=3)
@@ -53,10 +54,13 @@ def test_train_state_is_immutable(images):
 
 TWAE = {"method": "twae", "model.latent_dim": 2}
 TWAE_R = {**TWAE, "twae.alpha": 0.2, "twae.assign": "exact", "twae.penalty": "gw", "twae.penalty_options": {}}
+TWAE_FROZEN = {**TWAE, "twae.bn_policy": "frozen_after_first_round", "twae.region_prior": "assigned"}
+TWAE_ROUND = {**TWAE_R, "twae.bn_policy": "round_statistics"}
 
 
 @pytest.mark.parametrize("overrides", [{}, {"method": "vae"}, {"wae.penalty": "gan"},
-                                       {"wae.penalty": "sw", "wae.prior": "ball"}, TWAE, TWAE_R])
+                                       {"wae.penalty": "sw", "wae.prior": "ball"}, TWAE, TWAE_R, TWAE_FROZEN,
+                                       TWAE_ROUND])
 def test_one_device_equals_four_devices(images, tmp_path, overrides):
   """One 4-device step equals the 1-device step from the same state: from init, and from the
   1-device run's step-2 checkpoint (Adam moments, BN statistics and TWAE's state under way).
@@ -69,7 +73,7 @@ def test_one_device_equals_four_devices(images, tmp_path, overrides):
   """
   assert jax.local_device_count() >= 4, "conftest forces 4 CPU devices"
   one = _run(tiny_config(num_steps=3, checkpoint_every=1, **overrides), images, tmp_path / "one")
-  template = methods.build(tiny_config(**overrides), 16).init(jax.random.key(1), {"image": images[:16]})
+  template = methods.build(tiny_config(**overrides), 16).init(jax.random.key(1), {"x": images[:16]})
   for start in (0, 2):
     four = _run(tiny_config(num_steps=start + 1, num_devices=4, **overrides), images,
                 run_dir_at(tmp_path / "one", start, tmp_path / f"four_from_{start}")).state
@@ -91,12 +95,13 @@ def run_dir_at(run, step, workdir):
 
 def method_init_leaf(images):
   config = tiny_config()
-  state = methods.build(config, 16).init(train.root_keys(config.seed)["init"], {"image": images[:16]})
+  state = methods.build(config, 16).init(train.root_keys(config.seed)["init"], {"x": images[:16]})
   return _leaves(state)[0]
 
 
 # TWAE with Algorithm 3 (its state carries the previous batch and gradient): resume mid-round.
-@pytest.mark.parametrize("overrides,cut", [({}, 2), ({**TWAE, "twae.alpha": 0.2}, 3)])
+@pytest.mark.parametrize("overrides,cut", [({}, 2), ({**TWAE, "twae.alpha": 0.2}, 3), (TWAE_FROZEN, 3),
+                                           ({**TWAE, "twae.bn_policy": "round_statistics"}, 3)])
 def test_resume_is_bitwise_equal_to_uninterrupted(images, tmp_path, overrides, cut):
   full = _run(tiny_config(num_steps=5, **overrides), images, tmp_path / "full")
   assert full.step == 5
@@ -113,7 +118,7 @@ def test_checkpoint_roundtrip_and_corrupt_latest_falls_back(images, tmp_path):
   config = tiny_config(num_steps=4)
   state = _run(config, images, tmp_path).state
   ckpt = train.Checkpointer(tmp_path / "checkpoints")
-  template = methods.build(config, 16).init(jax.random.key(1), {"image": images[:16]})
+  template = methods.build(config, 16).init(jax.random.key(1), {"x": images[:16]})
   step, restored = ckpt.restore(template)
   assert step == 4
   for a, b in zip(_leaves(state), _leaves(restored)):
@@ -130,7 +135,7 @@ def test_checkpoint_roundtrip_and_corrupt_latest_falls_back(images, tmp_path):
 def test_mismatched_checkpoint_is_a_clear_error(images, tmp_path):
   _run(tiny_config(num_steps=2), images, tmp_path)
   other = methods.build(tiny_config(**{"model.latent_dim": 4}), 16)
-  template = other.init(jax.random.key(0), {"image": images[:16]})
+  template = other.init(jax.random.key(0), {"x": images[:16]})
   with pytest.raises(ValueError, match=r"does the config match.*params/encoder/Dense_0/kernel: saved \(128, 8\), this config \(128, 4\)"):
     train.Checkpointer(tmp_path / "checkpoints").restore(template)
 
@@ -156,7 +161,7 @@ def test_divergence_stops_and_keeps_only_finite_checkpoints(images, tmp_path):
   with pytest.raises(FloatingPointError, match="non-finite .* by step"):
     _run(config, images, tmp_path)
   ckpt = train.Checkpointer(tmp_path / "checkpoints", max_to_keep=5)
-  template = methods.build(config, 16).init(jax.random.key(0), {"image": images[:16]})
+  template = methods.build(config, 16).init(jax.random.key(0), {"x": images[:16]})
   step, state = ckpt.restore(template)
   assert step >= 1 and all(np.all(np.isfinite(x)) for x in _leaves(state))
 

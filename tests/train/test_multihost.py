@@ -52,7 +52,7 @@ def _restore(workdir, config_from):
   from ltot import methods, train
   config = ml_collections.ConfigDict(json.load(open(config_from / "config.json")))
   method = methods.build(config, steps_per_epoch=1)
-  template = method.init(train.root_keys(config.seed)["init"], {"image": np.zeros((2, 28, 28, 1), np.uint8)})
+  template = method.init(train.root_keys(config.seed)["init"], {"x": np.zeros((2, 28, 28, 1), np.uint8)})
   return train.restore_run(str(workdir), template)
 
 
