@@ -7,7 +7,7 @@ Subpackages are imported on first attribute access (``ltot.discrepancy.mmd``), s
 import importlib
 
 __version__ = "0.1.0"
-__all__ = ["data", "discrepancy", "methods", "metrics", "nn", "ot", "tessellation", "train", "viz"]
+__all__ = ["configs", "data", "discrepancy", "methods", "metrics", "nn", "ot", "tessellation", "train", "viz"]
 
 
 def __getattr__(name):

@@ -1,9 +1,9 @@
 """Sorting that is fast on every backend.
 
-XLA's CPU sort is ~20x slower than NumPy's (experiments/benchmarks/sliced.py), so
+XLA's CPU sort is many times slower than NumPy's (experiments/benchmarks/sliced.py), so
 on the CPU backend the permutation comes from NumPy through ``pure_callback`` and
 the rest stays in XLA; other backends use ``lax.sort``. Results are identical.
-A callback costs ~2 ms of fixed overhead, so this pays off for large sorts only.
+A callback has a fixed overhead of milliseconds, so this pays off for large sorts only.
 With more than one local CPU device the callback is not used: executions on several
 CPU devices at once that call back into Python can hang (seen as TWAE's data-parallel
 MNIST step stopping for good at 2 and 4 forced devices, and in a bare pmap of this sort).

@@ -24,6 +24,8 @@ def _load(path):
 
 
 def _images(config, mnist, shape):
+  if config.dataset in data.TOY_SETS:
+    return data.load_split(config, "train").images
   if config.dataset in ("mnist", "fashion_mnist"):  # Fashion-MNIST has MNIST's shape
     return mnist["train"].images[:1000]
   # CelebA / LSUN cannot be had here: synthetic images of their shape
@@ -154,9 +156,13 @@ def test_config_trains_and_checkpoints(name, preset, mnist, tmp_path, request):
   config = _shrunk(name, preset)
   _second_stage(config, request)
   method = methods.build(config, steps_per_epoch=8)
-  result = train.train(method, _images(config, mnist, method.data_shapes[-1]), config, str(tmp_path), progress=False)
-  assert result.step == 2 and os.listdir(os.path.join(tmp_path, "checkpoints"))
-  assert jax.tree.leaves(result.state)
+  images = _images(config, mnist, method.data_shapes[-1])
+  result = train.train(method, images, config, str(tmp_path), progress=False)
+  assert result.step == 2 and os.listdir(os.path.join(tmp_path, "checkpoints")) == ["2"]
+  step, restored = train.restore_run(str(tmp_path), result.state)  # the checkpoint is the final state
+  assert step == 2
+  for a, b in zip(jax.tree.leaves(result.state), jax.tree.leaves(restored)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
 @pytest.mark.parametrize("name,preset", CLI_CASES)

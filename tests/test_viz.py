@@ -24,6 +24,12 @@ def test_region_image_is_the_nearest_generator_inside_the_disk():
 
 def test_plot_tessellation_draws_and_saves(tmp_path):
   g = np.random.default_rng(1).uniform(-0.5, 0.5, (5, 2))
-  ax = plot_tessellation(g, samples=np.zeros((5, 3, 2)), resolution=32)
+  samples = np.random.default_rng(2).uniform(-0.5, 0.5, (5, 3, 2))
+  ax = plot_tessellation(g, samples=samples, resolution=32)
   ax.figure.savefig(tmp_path / "t.png")
+  shown = ax.images[0].get_array()
+  np.testing.assert_array_equal(shown.filled(-1), np.where(region_image(g, 32) >= 0, region_image(g, 32) % 20, -1))
+  points, gens = ax.collections  # the 15 samples, then the 5 generators
+  np.testing.assert_array_equal(points.get_offsets(), samples.reshape(-1, 2))
+  np.testing.assert_array_equal(gens.get_offsets(), g)
   assert (tmp_path / "t.png").stat().st_size > 1000

@@ -9,8 +9,6 @@ uninterrupted run sees, on any number of devices.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 __all__ = ["Batches", "DataError", "to_unit_float", "check_images", "check_arrays"]
@@ -132,10 +130,12 @@ class Batches:
     self.process_index = process_index
     self.process_count = process_count
     self.steps_per_epoch = self.num_examples // batch_size
+    self._epoch: tuple[int, np.ndarray] | None = None  # the current epoch's permutation
 
-  @functools.lru_cache(maxsize=2)
   def _permutation(self, epoch: int) -> np.ndarray:
-    return np.random.default_rng([self.seed, epoch]).permutation(self.num_examples)
+    if self._epoch is None or self._epoch[0] != epoch:
+      self._epoch = (epoch, np.random.default_rng([self.seed, epoch]).permutation(self.num_examples))
+    return self._epoch[1]
 
   def global_indices(self, step: int) -> np.ndarray:
     """Indices [batch_size] of the global batch of ``step``."""

@@ -20,6 +20,18 @@ work as for every method.
   FIT until the end of training.
 - **Sec. 4.3's subsampling** (``subsample``): for the first rounds, OTS and FIT use only a random
   fraction of the dataset. The fractions should grow, ending at all of it.
+- **The authors' code** (the "ots_fit_authors" presets of experiments/configs/ots_fit.py): Adam on
+  psi, their histogram stopping rule (``stop_window``: the last W steps' assignments in bins of
+  the dataset, ``ltot.ot.window_balanced``), FIT on the stored (z, T(g_old(z))) pairs of the OTS
+  phase (``fit_pairs="stored"``), their 3 x 512 MLP with a tanh output. One OTS step,
+  ``ltot.ot.ots_update``, serves this module and ``ltot.ot.ots``.
+
+Remaining differences from the authors' code, as far as the issue's review of it reports: pixels
+are in [0, 1] (theirs [-1, 1]; their psi rate 0.1 is ltot's 0.05, and the (tanh + 1) / 2 output
+is their tanh rescaled, so the steps are the same in their units); stored-pair FIT draws whole
+stored OTS batches of the window (the last ``stop_window`` steps), not single pairs from the whole
+phase; the generator's hidden activation is ReLU (not given); the subsample rounds of Sec. 4.3 run
+before the histogram rule applies to the whole dataset.
 
 Data parallelism: the dataset lives on the devices, strided (``resident_data``). Every device
 draws the same B samples from the shared key. ``ltot.ot.c_transform`` takes the min over each
@@ -45,8 +57,8 @@ from ltot import discrepancy
 from ltot._distances import safe_sqrt
 from ltot.data.pipeline import check_arrays, to_unit_float
 from ltot.methods.latent import NOISES, draw_noise
-from ltot.nn import MLP, LineStart, init_variables, make_autoencoder
-from ltot.ot import COSTS, c_transform, dual_gradient
+from ltot.nn import MLP, LineStart, MLPDecoder, init_variables, make_autoencoder
+from ltot.ot import COSTS, c_transform, ots_update, window_balanced, window_init, window_push
 from ltot.train.state import AXIS, Method, TrainState, apply_loss, local_rows
 
 __all__ = ["OTSFITState", "OTSFIT", "fit_cost", "from_config"]
@@ -64,7 +76,8 @@ def fit_cost(a: jnp.ndarray, b: jnp.ndarray, cost: str) -> jnp.ndarray:
 class OTSFITState(struct.PyTreeNode):
   """gen: the generator being fitted; old_params: g_old, the generator frozen at the round's start;
   psi [N], psi_opt: the dual and its optimiser state; hist [N]: the moving average of the assignment
-  fractions in this OTS phase; in_ots: the phase; phase_step: steps done in it; round: Algorithm 3's i."""
+  fractions in this OTS phase; in_ots: the phase; phase_step: steps done in it; round: Algorithm 3's i;
+  window: the last OTS steps' assignments (``ltot.ot.AssignmentWindow``; None without a window)."""
 
   gen: TrainState
   old_params: Any
@@ -74,6 +87,7 @@ class OTSFITState(struct.PyTreeNode):
   in_ots: jnp.ndarray
   phase_step: jnp.ndarray
   round: jnp.ndarray
+  window: Any = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,8 +108,17 @@ class OTSFIT(Method):
     hist_decay: the moving average's decay (its window is about 1 / (1 - decay) steps).
     alternate: Algorithm 3 (True) or the non-alternating ablation (False).
     subsample: (rounds, fraction) stages run first, on a random fraction of the dataset.
-    images: the net outputs image logits (samples are their sigmoid) rather than points.
+    images: the net outputs image logits rather than points; ``output`` makes them [0, 1] pixels:
+      "sigmoid", or "tanh" ((tanh + 1) / 2: the authors' tanh on [-1, 1] pixels, rescaled).
     chunk: dataset rows per block of the c-transform (None: about 2^20 costs per block).
+    stop_window, stop_bins, stop_range: the authors' stopping rule of OTS (0: off): a window of the
+      last ``stop_window`` steps' assignments, counted in ``stop_bins`` bins of consecutive dataset
+      rows; OTS stops (before ``ots_steps``) once the window is full and every bin holds between
+      ``stop_range[0]`` and ``stop_range[1]`` times its expected count (``ltot.ot.window_balanced``;
+      the authors' MNIST constants 4,000, 1,000 and [200, 320] of 256 are (0.78125, 1.25)).
+    fit_pairs: "fresh" (each FIT step draws new noise z and maps g_old(z) by the current psi) or
+      "stored" (the authors': each FIT step regresses on one stored OTS step of the window, its
+      noise z and the targets its c-transform chose then; needs ``stop_window``).
   """
 
   net: nn.Module
@@ -112,8 +135,13 @@ class OTSFIT(Method):
   subsample: tuple[tuple[int, float], ...] = ()
   noise: str = "gaussian"
   images: bool = False
+  output: str = "sigmoid"
   chunk: int | None = None
   eval_projections: int = 200
+  stop_window: int = 0
+  stop_bins: int = 1000
+  stop_range: tuple[float, float] = (0.78125, 1.25)
+  fit_pairs: str = "fresh"
 
   resident_data = True
 
@@ -129,6 +157,16 @@ class OTSFIT(Method):
       raise ValueError(f"need ots_tol >= 0 and 0 <= hist_decay < 1, got {self.ots_tol} and {self.hist_decay}")
     if any(r < 1 or not 0 < f <= 1 for r, f in self.subsample):
       raise ValueError(f"subsample stages must be (rounds >= 1, 0 < fraction <= 1), got {self.subsample}")
+    if self.output not in ("sigmoid", "tanh"):
+      raise ValueError(f"output must be 'sigmoid' or 'tanh', got {self.output!r}")
+    if self.fit_pairs not in ("fresh", "stored"):
+      raise ValueError(f"fit_pairs must be 'fresh' or 'stored', got {self.fit_pairs!r}")
+    if self.stop_window < 0 or (self.fit_pairs == "stored" and self.stop_window < 1):
+      raise ValueError(f"stop_window must be >= 0, and >= 1 for fit_pairs='stored'; got {self.stop_window}")
+    low, high = self.stop_range
+    if self.stop_window and not (self.stop_bins >= 1 and 0 <= low <= high):
+      raise ValueError(f"need stop_bins >= 1 and 0 <= stop_range[0] <= stop_range[1], got {self.stop_bins}, "
+                       f"{self.stop_range}")
 
   @property
   def data_shapes(self) -> tuple[tuple[int, ...], ...]:
@@ -146,7 +184,9 @@ class OTSFIT(Method):
     """Samples [B, ...] of the generator with ``params`` from noise [B, k]: points, or images in [0, 1].
     The generator's non-trainable variables (fixed BatchNorm statistics) come from ``state``."""
     out = self.net.apply({"params": params, **state.gen.batch_stats}, z)
-    return jax.nn.sigmoid(out) if self.images else out
+    if not self.images:
+      return out
+    return jax.nn.sigmoid(out) if self.output == "sigmoid" else 0.5 * (jnp.tanh(out) + 1.0)
 
   def _generate_flat(self, state, params, z):
     return self.generate(state, params, z).reshape(z.shape[0], -1)
@@ -169,10 +209,14 @@ class OTSFIT(Method):
     variables = dict(init_variables(self.net, rng, jnp.zeros((1, self.noise_dim))))
     params = variables.pop("params")
     psi = jnp.zeros((n,), jnp.float32)
+    window = None
+    if self.stop_window:
+      key_shape = jax.random.key_data(jax.random.key(0)).shape
+      window = window_init(self.stop_window, self.batch_size, self.stop_bins, key_shape)
     return OTSFITState(gen=TrainState.create(apply_fn=None, params=params, tx=self.tx, batch_stats=variables),
                        old_params=params, psi=psi, psi_opt=self.psi_tx.init(psi), hist=jnp.zeros((n,)),
                        in_ots=jnp.array(True),
-                       phase_step=jnp.array(0, jnp.int32), round=jnp.array(0, jnp.int32))
+                       phase_step=jnp.array(0, jnp.int32), round=jnp.array(0, jnp.int32), window=window)
 
   def _active_rows(self, n_local: int) -> list[int]:
     """Per subsample stage (then the whole dataset), how many of each device's rows are used: a
@@ -205,22 +249,33 @@ class OTSFIT(Method):
               "round": state.round.astype(jnp.float32), "ots": state.in_ots.astype(jnp.float32)}
 
     def ots(state):
-      grad = dual_gradient(out.index, num)
-      ascent = -jnp.zeros_like(state.psi).at[:num].set(num * grad)  # N x the gradient: rates free of N
-      updates, psi_opt = self.psi_tx.update(ascent, state.psi_opt, state.psi)
+      psi, psi_opt, grad = ots_update(state.psi, state.psi_opt, out.index, num, self.psi_tx)
       step = state.phase_step + 1
       # The bias-corrected moving average of the fractions of each batch sent to each y_i.
       hist = state.hist.at[:num].set(self.hist_decay * state.hist[:num] + (1 - self.hist_decay) * (1.0 / num - grad))
       tv = 0.5 * jnp.sum(jnp.abs(hist[:num] / (1 - self.hist_decay ** step) - 1.0 / num))
       warm = step >= min(self.ots_steps, math.ceil(1 / (1 - self.hist_decay)))
       done = (step >= self.ots_steps) | ((self.ots_tol > 0) & warm & (tv < self.ots_tol))
-      new = state.replace(psi=optax.apply_updates(state.psi, updates), psi_opt=psi_opt, hist=hist,
+      window, extra = state.window, {}
+      if self.stop_window:
+        window = window_push(window, out.index, jax.random.key_data(rng), num)
+        balanced = window_balanced(window, num, *self.stop_range)
+        done = done | balanced
+        extra = {"window_min": jnp.min(window.counts).astype(jnp.float32),
+                 "window_max": jnp.max(window.counts).astype(jnp.float32)}
+      new = state.replace(psi=psi, psi_opt=psi_opt, hist=hist, window=window,
                           in_ots=~done, phase_step=jnp.where(done, 0, step))
-      return new, {**common, "assign_tv": tv, "fit_loss": common["transport"]}
+      return new, {**common, **extra, "assign_tv": tv, "fit_loss": common["transport"]}
 
     def fit(state):
       per = self.batch_size // devices
-      z_local, target = local_rows(z, per), local_rows(out.target, per)
+      if self.fit_pairs == "stored":  # one stored OTS step: its noise, and the targets chosen for it then
+        slot = jax.random.randint(jax.random.fold_in(rng, 1), (), 0, jnp.maximum(state.window.filled, 1))
+        z_fit = self.sample_noise(jax.random.wrap_key_data(state.window.keys[slot]), self.batch_size)
+        target_fit = _rows_of(y, state.window.index[slot], devices, k)
+      else:
+        z_fit, target_fit = z, out.target
+      z_local, target = local_rows(z_fit, per), local_rows(target_fit, per)
 
       def loss_fn(params, stats):
         return jnp.mean(fit_cost(self._generate_flat(state, params, z_local), target, self.cost)), ({}, stats)
@@ -228,13 +283,19 @@ class OTSFIT(Method):
       gen, metrics = apply_loss(state.gen, loss_fn)
       step = state.phase_step + 1
       again = self.alternate & (step >= self.fit_steps)  # a new round: OTS against the fitted generator
+      window = state.window
+      if self.stop_window:  # a new round's OTS phase starts with an empty window
+        empty = window_init(self.stop_window, self.batch_size, self.stop_bins, window.keys.shape[1:])
+        window = jax.tree.map(lambda e, w: jnp.where(again, e, w), empty, window)
       new = state.replace(gen=gen, in_ots=again, phase_step=jnp.where(again, 0, step),
                           round=state.round + again.astype(jnp.int32),
                           old_params=jax.tree.map(lambda a, b: jnp.where(again, a, b), gen.params, state.old_params),
-                          hist=jnp.where(again, 0.0, state.hist))
-      return new, {**common, "assign_tv": jnp.zeros(()), "fit_loss": metrics["loss"]}
+                          hist=jnp.where(again, 0.0, state.hist), window=window)
+      extra = {"window_min": jnp.zeros(()), "window_max": jnp.zeros(())} if self.stop_window else {}
+      return new, {**common, **extra, "assign_tv": jnp.zeros(()), "fit_loss": metrics["loss"]}
 
     return jax.lax.cond(state.in_ots, ots, fit, state)
+
 
   # -- Method protocol ------------------------------------------------------------------
   def sample_with_source(self, state: OTSFITState, rng: jax.Array, num: int) -> tuple[jnp.ndarray, jnp.ndarray]:
@@ -254,13 +315,24 @@ class OTSFIT(Method):
     return {"sw2": discrepancy.sliced_wasserstein(x, y, rng=sw_rng, num_projections=self.eval_projections)}
 
 
+def _rows_of(y: jnp.ndarray, index: jnp.ndarray, devices, k) -> jnp.ndarray:
+  """The dataset rows [B, D] with global indices ``index`` [B] on every device, from each device's
+  strided share y [n, D] (global row g is local row g // K of device g % K): each device fills the
+  rows it holds, and a sum over devices assembles them."""
+  mine = (index % devices) == k
+  rows = jnp.where(mine[:, None], y[jnp.where(mine, index // devices, 0)], 0.0)
+  return jax.lax.psum(rows, AXIS)
+
+
 def from_config(config, steps_per_epoch: int) -> OTSFIT:
   """OTSFIT from a run config's ``ots_fit`` section (experiments/configs/ots_fit.py).
 
-  ``ots_fit.generator``: "mlp" (points: an MLP of widths ``hidden``), "line" (``LineStart``), or an
-  image architecture of ``ltot.nn.ARCHITECTURES`` whose decoder is the generator ("mnist_mlp": the
-  MLP generator; "mnist_conv": the DCGAN one, its BatchNorm layers in inference mode, i.e. learned
-  affine maps, so that g_old(z) is a deterministic function of z).
+  ``ots_fit.generator``: "mlp" (points: an MLP of widths ``hidden``), "line" (``LineStart``),
+  "mlp_images" (an MLP of widths ``hidden`` to images of ``image_shape``: the authors' generator with
+  hidden (512, 512, 512), 100-d noise and output "tanh"), or an image architecture of
+  ``ltot.nn.ARCHITECTURES`` whose decoder is the generator ("mnist_mlp": ltot's MLP generator;
+  "mnist_conv": the DCGAN one, its BatchNorm layers in inference mode, i.e. learned affine maps, so
+  that g_old(z) is a deterministic function of z).
   """
   del steps_per_epoch
   s = config.ots_fit
@@ -269,6 +341,8 @@ def from_config(config, steps_per_epoch: int) -> OTSFIT:
     net = MLP(tuple(s.hidden), s.out_dim, s.activation)
   elif s.generator == "line":
     net = LineStart(tuple(s.hidden), s.out_dim, activation=s.activation)
+  elif s.generator == "mlp_images":
+    net = MLPDecoder(tuple(s.hidden), tuple(s.get("image_shape", (28, 28, 1))), s.activation)
   else:
     decoder = make_autoencoder(s.generator, s.noise_dim, width=config.model.width).decoder
     net = _InferenceDecoder(decoder)
@@ -278,7 +352,9 @@ def from_config(config, steps_per_epoch: int) -> OTSFIT:
   return OTSFIT(net=net, tx=optax.adam(s.lr, s.b1, s.b2), psi_tx=psi_tx, noise_dim=s.noise_dim,
                 batch_size=config.batch_size, cost=s.cost, ots_steps=s.ots_steps, fit_steps=s.fit_steps,
                 ots_tol=s.ots_tol, alternate=s.alternate, subsample=tuple(tuple(t) for t in s.subsample),
-                noise=s.noise, images=not points, chunk=s.get("chunk") or None)
+                noise=s.noise, images=not points, output=s.get("output", "sigmoid"), chunk=s.get("chunk") or None,
+                stop_window=s.get("stop_window", 0), stop_bins=s.get("stop_bins", 1000),
+                stop_range=tuple(s.get("stop_range", (0.78125, 1.25))), fit_pairs=s.get("fit_pairs", "fresh"))
 
 
 class _InferenceDecoder(nn.Module):

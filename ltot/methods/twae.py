@@ -12,7 +12,7 @@ the loop feeds the same N images for m steps). The tessellation's generators (fi
 ``init``) and the round's plan (regions, prior samples, and Algorithm 3's previous batch and
 gradient) live in ``TWAEState``, so a checkpoint defines the model and resumes mid-round
 exactly. (Running the m updates in one ``lax.scan`` would be simpler, but XLA's CPU backend
-runs convolutions inside loops ~3.5x slower.)
+runs convolutions inside loops several times slower.)
 
 BatchNorm on region batches (``bn_policy``). A region batch holds similar codes, so train-mode
 BatchNorm removes from it exactly the per-batch mean that the region penalty acts on:

@@ -7,6 +7,8 @@ import jax.numpy as jnp
 from ltot._checks import check_paired
 from ltot.ot import pairwise_cost, transport
 
+__all__ = ["GROUNDS", "ground_distance", "wasserstein"]
+
 GROUNDS = ("l1", "l2")
 
 

@@ -34,8 +34,8 @@ def _lecun_normal(key: jax.Array, shape: Sequence[int], dtype=jnp.float32) -> jn
   """flax's default kernel initializer (``nn.initializers.lecun_normal()``) with its numbers drawn as a
   flat vector: bitwise the same values, as JAX's threefry numbers elements by their flat index.
 
-  Why: XLA's CPU compiler takes 1-2 s for a 4-D truncated-normal draw and about 0.2 s for a flat one
-  (jax 0.10), and a model's first init compiles one draw per kernel shape.
+  Why: XLA's CPU compiler takes several times longer over a 4-D truncated-normal draw than over a
+  flat one (jax 0.10), and a model's first init compiles one draw per kernel shape.
   """
   size = math.prod(shape)
   fan_in = shape[-2] * (size / shape[-2] / shape[-1])  # input features times the receptive field
@@ -53,8 +53,8 @@ def init_variables(module: nn.Module, rng: jax.Array, *inputs: jnp.ndarray, **kw
   """``module.init(rng, *inputs, **kwargs)`` compiled as one program: the same variables, sooner.
 
   flax's init runs the forward pass op by op, and XLA compiles each op at its first call; one
-  program compiles about 3x faster (the CPU preset's MNIST autoencoder: 6.1 s -> 2.0 s), and is
-  reused for an equal module and input shapes. ``kwargs`` are static (e.g. ``train=False``).
+  program compiles several times faster, and is reused for an equal module and input shapes.
+  ``kwargs`` are static (e.g. ``train=False``).
 
   Example:
     >>> import jax, jax.numpy as jnp
@@ -132,10 +132,10 @@ def _same_padding(size: int) -> tuple[int, int]:
   return total // 2, total - total // 2
 
 
-# Why matrix products: XLA's CPU convolutions run at about a third of its matrix product's speed
-# here, and the weight gradient of a strided or dilated one can be 30x slower still (4x4, stride 2,
-# 4x4 -> 2x2 maps: 3.8 s against 0.1 s for a batch of 100 at 512 -> 1024 channels). Written as
-# windows times a matrix, the forward and both gradients are matrix products.
+# Why matrix products: XLA's CPU convolutions run well below its matrix product's speed, and the
+# weight gradient of a strided or dilated one is slower still by more than an order of magnitude
+# (the WAE-MMD rows of experiments/results/benchmarks.md went from 0.06 to 0.27 steps/s with this).
+# Written as windows times a matrix, the forward and both gradients are matrix products.
 
 
 class _MatrixConv4x4(nn.Module):

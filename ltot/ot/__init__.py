@@ -2,9 +2,10 @@
 
 from ltot.ot.auction import Transport, assignment, balanced_assignment, kantorovich_potentials, transport
 from ltot.ot.hitchcock import lcm
-from ltot.ot.semidiscrete import (COSTS, CTransform, OTSResult, c_transform, dual_gradient, ots, pairwise_cost,
-                                  semidiscrete_dual, semidiscrete_map)
+from ltot.ot.semidiscrete import (COSTS, AssignmentWindow, CTransform, OTSResult, c_transform, dual_gradient, ots,
+                                  ots_update, pairwise_cost, semidiscrete_dual, semidiscrete_map, window_balanced,
+                                  window_init, window_push)
 
-__all__ = ["COSTS", "CTransform", "OTSResult", "Transport", "assignment", "balanced_assignment", "c_transform",
-           "dual_gradient", "kantorovich_potentials", "lcm", "ots", "pairwise_cost", "semidiscrete_dual",
-           "semidiscrete_map", "transport"]
+__all__ = ["COSTS", "AssignmentWindow", "CTransform", "OTSResult", "Transport", "assignment", "balanced_assignment",
+           "c_transform", "dual_gradient", "kantorovich_potentials", "lcm", "ots", "ots_update", "pairwise_cost",
+           "semidiscrete_dual", "semidiscrete_map", "transport", "window_balanced", "window_init", "window_push"]

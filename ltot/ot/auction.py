@@ -248,8 +248,8 @@ def _switch(m: int, capacity: int, platform: str) -> int:
   Several slots per column: once Jacobi rounds would fill about 10 slots per column. Single
   slots: on CPUs always Gauss-Seidel (a bid is cheap there, and Jacobi bids collide); on
   accelerators Jacobi to the last row, since every Gauss-Seidel bid is one device loop
-  iteration and the solve becomes bound by its latency (H100, n = 128: 48 ms Jacobi, 93 ms
-  Gauss-Seidel; n = 4096: 1.1 s and 3.8 s).
+  iteration and the solve becomes bound by its latency (on an H100 Jacobi was 2-3.5x faster at
+  n = 128 to 4096; the README's Benchmarks section).
   """
   if capacity == 1:
     return m if platform == "cpu" else 1

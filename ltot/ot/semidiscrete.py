@@ -28,7 +28,8 @@ from ltot._checks import check_points, check_same_dim
 from ltot._distances import pairwise_sq_dists
 from ltot._reduce import min_argmin
 
-__all__ = ["COSTS", "CTransform", "OTSResult", "c_transform", "dual_gradient", "ots", "pairwise_cost", "semidiscrete_dual", "semidiscrete_map"]
+__all__ = ["COSTS", "AssignmentWindow", "CTransform", "OTSResult", "c_transform", "dual_gradient", "ots", "ots_update",
+           "pairwise_cost", "semidiscrete_dual", "semidiscrete_map", "window_balanced", "window_init", "window_push"]
 
 COSTS = ("sqeuclidean", "euclidean", "l1")
 _L1_CHUNK_ELEMENTS = 1 << 22  # x-batch * y-chunk * d elements per block of the l1 cost
@@ -164,10 +165,104 @@ def dual_gradient(index: jnp.ndarray, num_points: int) -> jnp.ndarray:
   return 1.0 / num_points - counts / index.shape[0]
 
 
-def _dual_gradient(psi, x, y, cost):
-  """(F estimate, dF/dpsi [N]) on the batch x."""
-  out = c_transform(x, y, psi, cost=cost)
-  return jnp.mean(out.phi) + jnp.mean(psi), dual_gradient(out.index, psi.shape[0]).astype(psi.dtype)
+def ots_update(psi: jnp.ndarray, opt_state, index: jnp.ndarray, num: int, optimizer: optax.GradientTransformation,
+               *, rows: jnp.ndarray | None = None, scale=1.0):
+  """One ascent step of Algorithm 1 (OTS) on psi [N] from a batch's c-transform argmins ``index`` [B].
+
+  The batch gradient of eq. 2.3 over the ``num`` active dataset points (``dual_gradient``) is
+  multiplied by ``scale * num`` (so that a rate means the same for any dataset size when ``scale``
+  is 1), negated (optax descends) and handed to ``optimizer``; ``rows`` [num] are the active points'
+  indices in psi (default: the first ``num``). The one OTS step of ``ots`` and of
+  ``ltot.methods.ots_fit``. Returns (psi, opt_state, the gradient [num]).
+
+  Example:
+    >>> import jax.numpy as jnp, optax
+    >>> sgd = optax.sgd(0.5)
+    >>> psi, _, grad = ots_update(jnp.zeros(2), sgd.init(jnp.zeros(2)), jnp.array([0, 0, 0, 1]), 2, sgd)
+    >>> grad.tolist(), psi.tolist()  # y_0 got 3/4 of the batch: its weight drops, y_1's rises
+    ([-0.25, 0.25], [-0.25, 0.25])
+  """
+  grad = dual_gradient(index, num).astype(psi.dtype)
+  ascent = (-(scale * num) * grad).astype(psi.dtype)
+  full = jnp.zeros_like(psi).at[:num].set(ascent) if rows is None else jnp.zeros_like(psi).at[rows].set(ascent)
+  updates, opt_state = optimizer.update(full, opt_state, psi)
+  return optax.apply_updates(psi, updates), opt_state, grad
+
+
+class AssignmentWindow(NamedTuple):
+  """The assignments of the last W OTS steps: what the OTS/FIT authors' stopping rule counts, and
+  the (noise, target) pairs their FIT regresses on.
+
+  index [W, B] int32: each step's c-transform argmins (global dataset rows), -1 where empty;
+  keys [W, ...]: key data of each step's noise draw (its z is regenerated from it); counts
+  [bins] int32: the window's assignments per bin of consecutive dataset rows; pos: the next slot;
+  filled: the slots filled.
+  """
+  index: jnp.ndarray
+  keys: jnp.ndarray
+  counts: jnp.ndarray
+  pos: jnp.ndarray
+  filled: jnp.ndarray
+
+
+def window_init(window: int, batch_size: int, bins: int, key_shape: tuple[int, ...] = (2,)) -> AssignmentWindow:
+  """An empty ``AssignmentWindow`` of ``window`` steps of ``batch_size`` assignments, ``bins`` bins.
+
+  Example:
+    >>> w = window_init(4000, 64, 1000)
+    >>> w.index.shape, w.counts.shape, int(w.filled)
+    ((4000, 64), (1000,), 0)
+  """
+  if window < 1 or batch_size < 1 or bins < 1:
+    raise ValueError(f"need window, batch_size, bins >= 1, got {window}, {batch_size}, {bins}")
+  return AssignmentWindow(jnp.full((window, batch_size), -1, jnp.int32), jnp.zeros((window, *key_shape), jnp.uint32),
+                          jnp.zeros((bins,), jnp.int32), jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32))
+
+
+def _bins(index: jnp.ndarray, num: int, bins: int) -> jnp.ndarray:
+  """Bin [B] of each assignment, ``bins`` bins of ceil(num / bins) consecutive rows of the ``num``
+  active points; ``bins`` (dropped) for an empty slot (-1)."""
+  return jnp.where(index >= 0, index // -(-num // bins), bins).astype(jnp.int32)
+
+
+def window_push(w: AssignmentWindow, index: jnp.ndarray, key_data: jnp.ndarray, num: int) -> AssignmentWindow:
+  """The window after one more step with argmins ``index`` [B] over ``num`` active points; the
+  oldest step leaves it once it is full.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> w = window_init(2, 3, 2)
+    >>> for batch in ([0, 0, 3], [1, 2, 3], [3, 3, 3]):
+    ...   w = window_push(w, jnp.array(batch), jnp.zeros(2, jnp.uint32), 4)
+    >>> w.counts.tolist(), int(w.filled)  # the last two steps: rows 0-1 are bin 0, rows 2-3 bin 1
+    ([1, 5], 2)
+  """
+  bins = w.counts.shape[0]
+  out = jax.ops.segment_sum(jnp.ones_like(w.index[w.pos]), _bins(w.index[w.pos], num, bins), bins + 1)[:bins]
+  add = jax.ops.segment_sum(jnp.ones_like(index), _bins(index, num, bins), bins + 1)[:bins]
+  window = w.index.shape[0]
+  return AssignmentWindow(w.index.at[w.pos].set(index.astype(jnp.int32)), w.keys.at[w.pos].set(key_data),
+                          w.counts - out + add, (w.pos + 1) % window, jnp.minimum(w.filled + 1, window))
+
+
+def window_balanced(w: AssignmentWindow, num: int, low: float, high: float) -> jnp.ndarray:
+  """The OTS/FIT authors' stopping rule: the window is full and every bin of the ``num`` active
+  points holds between ``low`` and ``high`` times its expected count (its share of the rows times
+  the window's assignments). Their MNIST constants: 4,000 steps of 64, 1,000 bins of 60 images,
+  an expected 256 per bin, and the range [200, 320], i.e. ``low`` = 0.78125, ``high`` = 1.25.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> w = window_push(window_init(1, 4, 2), jnp.array([0, 1, 2, 3]), jnp.zeros(2, jnp.uint32), 4)
+    >>> bool(window_balanced(w, 4, 1.0, 1.0)), bool(window_balanced(w, 4, 1.1, 2.0))
+    (True, False)
+  """
+  bins = w.counts.shape[0]
+  size = -(-num // bins)
+  rows = jnp.clip(num - jnp.arange(bins) * size, 0, size)  # rows of each bin (the last may be short; some empty)
+  expected = w.index.size * rows / num
+  ok = (rows == 0) | ((w.counts >= low * expected) & (w.counts <= high * expected))
+  return (w.filled == w.index.shape[0]) & jnp.all(ok)
 
 
 class OTSResult(NamedTuple):
@@ -246,14 +341,16 @@ _SGD = optax.sgd(1.0)
 @functools.partial(jax.jit, static_argnames=("sample", "optimizer", "steps", "batch_size", "cost"))
 def _run_stage(key, blocks, y, psi, opt_state, scale, *, sample, optimizer, steps, batch_size, cost):
   """``steps`` ascent steps; step t updates psi on the dataset points blocks[t % len(blocks)]."""
+  block = blocks.shape[1]
 
   def step(carry, inputs):
     psi, opt_state = carry
     t, k = inputs
     idx = blocks[t % blocks.shape[0]]
-    dual, grad = _dual_gradient(psi[idx], sample(k, batch_size), y[idx], cost)
-    updates, opt_state = optimizer.update(-scale * jnp.zeros_like(psi).at[idx].set(grad), opt_state, psi)
-    return (optax.apply_updates(psi, updates), opt_state), dual
+    out = c_transform(sample(k, batch_size), y[idx], psi[idx], cost=cost)
+    dual = jnp.mean(out.phi) + jnp.mean(psi[idx])
+    psi, opt_state, _ = ots_update(psi, opt_state, out.index, block, optimizer, rows=idx, scale=scale / block)
+    return (psi, opt_state), dual
 
   (psi, opt_state), dual = jax.lax.scan(step, (psi, opt_state), (jnp.arange(steps), jax.random.split(key, steps)))
   return psi, opt_state, dual

@@ -51,7 +51,8 @@ _CHUNK = 2048  # rows of z per block: a [chunk, m] block of distances stays in c
 
 
 def _nearest_chunked(z, generators, chunk=_CHUNK):
-  """``_nearest`` over blocks of ``chunk`` rows of z: ~3x faster on CPU than one [n, m] pass, and O(chunk * m) memory."""
+  """``_nearest`` over blocks of ``chunk`` rows of z: faster on CPU than one [n, m] pass (the blocks stay in
+  cache), and O(chunk * m) memory."""
   n, d = z.shape
   chunk = min(chunk, n)
   pad = (-n) % chunk

@@ -140,6 +140,9 @@ def test_train_eval_sample_end_to_end(tmp_path):
   assert (tmp_path / "report" / "runs_train_loss.png").is_file()
   assert (tmp_path / "report" / "runs_eval_recon_mse.png").is_file()
   r = ltot("report", str(tmp_path / "nowhere"), f"--out={tmp_path / 'x.md'}")
+  assert r.returncode == 2 and "does not exist" in r.stderr
+  (tmp_path / "empty").mkdir()
+  r = ltot("report", str(tmp_path / "empty"), f"--out={tmp_path / 'x.md'}")
   assert r.returncode == 2 and "no metrics.json" in r.stderr
 
   r = ltot("sample", f"--workdir={workdir}", "--num=7", f"--out={tmp_path / 's.npy'}")

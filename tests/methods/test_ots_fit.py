@@ -87,13 +87,19 @@ def test_ots_raises_the_dual_and_fit_lowers_the_transport_cost(tmp_path):
   assert second < 0.7 * first, (first, second)
 
 
-def test_one_device_equals_four_devices(tmp_path):
-  # Phase switches, a subsample stage and FIT steps, on 1 and on 4 devices.
-  overrides = {"ots_fit.subsample": ((1, 0.25),)}
+AUTHORS = {"ots_fit.stop_window": 3, "ots_fit.stop_bins": 8, "ots_fit.stop_range": (0.0, 100.0),
+           "ots_fit.fit_pairs": "stored", "ots_fit.psi_optimizer": "adam", "ots_fit.psi_lr": 0.01}
+
+
+@pytest.mark.parametrize("extra", [{}, AUTHORS])
+def test_one_device_equals_four_devices(tmp_path, extra):
+  # Phase switches, a subsample stage and FIT steps, on 1 and on 4 devices; with the authors' window
+  # stop and stored-pair FIT too (the targets come from every device's share of the dataset).
+  overrides = {"ots_fit.subsample": ((1, 0.25),), **extra}
   one = _train(ring_config(**overrides), tmp_path / "one").state
   four = _train(ring_config(num_devices=4, **overrides), tmp_path / "four").state
   init = methods.build(ring_config(), 1).init(train.root_keys(0)["init"], _ring())
-  assert not np.allclose(one.psi, init.psi) and int(one.round) == 3
+  assert not np.allclose(one.psi, init.psi) and int(one.round) == (3 if not extra else 4)
   np.testing.assert_allclose(one.psi, four.psi, rtol=1e-5, atol=1e-6)
   for a, b in zip(jax.tree.leaves(one.gen.params), jax.tree.leaves(four.gen.params)):
     np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
@@ -107,10 +113,11 @@ def test_subsample_stage_touches_only_its_fraction(tmp_path):
   assert len(moved) > 0 and moved.max() < 16
 
 
-def test_resume_mid_phase_is_bitwise_equal(tmp_path):
-  full = _train(ring_config(num_steps=13), tmp_path / "full").state
-  _train(ring_config(num_steps=8, checkpoint_every=8), tmp_path / "cut")  # stops inside round 0's FIT
-  resumed = _train(ring_config(num_steps=13), tmp_path / "cut").state
+@pytest.mark.parametrize("extra", [{}, AUTHORS])
+def test_resume_mid_phase_is_bitwise_equal(tmp_path, extra):
+  full = _train(ring_config(num_steps=13, **extra), tmp_path / "full").state
+  _train(ring_config(num_steps=8, checkpoint_every=8, **extra), tmp_path / "cut")  # stops inside round 0's FIT
+  resumed = _train(ring_config(num_steps=13, **extra), tmp_path / "cut").state
   for a, b in zip(jax.tree.leaves(full), jax.tree.leaves(resumed)):
     np.testing.assert_array_equal(a, b)
 
@@ -151,7 +158,61 @@ def test_errors(tmp_path):
     _train(ring_config(num_devices=4), tmp_path / "a", _ring(66))
   with pytest.raises(ValueError, match="batch_size=30 must divide over the 4 devices"):
     _train(ring_config(num_devices=4, batch_size=30), tmp_path / "b")
-  with pytest.raises(ValueError, match="needs the array 'x'"):
+  with pytest.raises(ValueError, match="examples of shape 28x28x1, but this method takes 2"):
     _train(ring_config(), tmp_path / "c", {"x": np.zeros((8, 28, 28, 1), np.uint8)})
+  with pytest.raises(ValueError, match="fit_pairs='stored'"):
+    methods.build(ring_config(**{"ots_fit.fit_pairs": "stored"}), 1)
+  with pytest.raises(ValueError, match="output must be"):
+    methods.build(ring_config(**{"ots_fit.output": "relu"}), 1)
   with pytest.raises(ValueError, match="NaN"):
     _train(ring_config(), tmp_path / "d", {"x": np.full((64, 2), np.nan, np.float32)})
+
+
+def test_the_authors_window_rule_ends_ots_once_the_window_is_full_and_balanced(tmp_path):
+  # A range that any count satisfies: OTS ends as soon as the window of 3 steps is full (steps 1-3),
+  # then 4 FIT steps; the next round starts with an empty window.
+  _train(ring_config(num_steps=12, **{"ots_fit.stop_window": 3, "ots_fit.stop_bins": 8,
+                                      "ots_fit.stop_range": (0.0, 100.0)}), tmp_path / "a")
+  assert [e["ots"] for e in _log(tmp_path / "a")] == [1.0] * 3 + [0.0] * 4 + [1.0] * 3 + [0.0] * 2
+  # A range nothing satisfies: the phase runs its ots_steps (6).
+  _train(ring_config(num_steps=8, **{"ots_fit.stop_window": 3, "ots_fit.stop_bins": 8,
+                                     "ots_fit.stop_range": (2.0, 3.0)}), tmp_path / "b")
+  log = _log(tmp_path / "b")
+  assert [e["ots"] for e in log] == [1.0] * 6 + [0.0] * 2
+  assert all(e["window_max"] >= e["window_min"] >= 0 for e in log[:6])
+
+
+def test_stored_pair_fit_regresses_on_the_ots_steps_own_noise_and_targets():
+  config = ring_config(**AUTHORS)
+  method = methods.build(config, 1)
+  points = method.training_data(jax.random.key(0), _ring())
+  state = method.init(jax.random.key(1), points)
+  step = jax.pmap(method.train_step, axis_name="devices", devices=jax.local_devices()[:1], in_axes=(0, 0, None))
+  rstate = jax.tree.map(lambda x: np.asarray(x)[None], state)
+  batch = {"x": points["x"][None]}
+  for i in range(3):  # the OTS phase: the window fills and the phase ends
+    rstate, _ = step(rstate, batch, jax.random.key(10 + i))
+  ots_state = jax.tree.map(lambda x: np.asarray(x)[0], rstate)
+  assert not bool(ots_state.in_ots) and int(ots_state.window.filled) == 3
+  rng = jax.random.key(99)
+  _, metrics = step(rstate, batch, rng)
+  w = ots_state.window
+  slot = int(jax.random.randint(jax.random.fold_in(rng, 1), (), 0, 3))
+  z = method.sample_noise(jax.random.wrap_key_data(w.keys[slot]), config.batch_size)
+  target = points["x"][np.asarray(w.index[slot])]
+  expected = np.mean(np.asarray(fit_cost(method.generate(ots_state, ots_state.gen.params, z), target, "sqeuclidean")))
+  np.testing.assert_allclose(np.asarray(metrics["fit_loss"])[0], expected, rtol=1e-5)
+  # The stored noise is each OTS step's own: key 10 made the first step's batch.
+  np.testing.assert_array_equal(w.keys[0], jax.random.key_data(jax.random.key(10)))
+
+
+def test_tanh_output_maps_the_generator_to_unit_pixels():
+  config = ring_config(**{"ots_fit.generator": "mlp_images", "ots_fit.hidden": (16,), "ots_fit.output": "tanh",
+                          "ots_fit.noise": "gaussian", "ots_fit.noise_dim": 5, "ots_fit.cost": "l1"})
+  config.ots_fit.image_shape = (4, 4, 1)
+  method = methods.build(config, 1)
+  assert method.data_shapes == ((4, 4, 1),)
+  state = method.init(jax.random.key(0), {"x": np.zeros((8, 4, 4, 1), np.float32)})
+  z = method.sample_noise(jax.random.key(1), 6)
+  logits = method.net.apply({"params": state.gen.params}, z)
+  np.testing.assert_allclose(method.sample(state, jax.random.key(1), 6), 0.5 * (np.tanh(logits) + 1), atol=1e-6)

@@ -21,13 +21,46 @@ def test_pairwise_cost_equals_scipy(cost, metric):
 
 
 def test_dual_gradient_equals_autodiff():
-  from ltot.ot.semidiscrete import _dual_gradient
+  from ltot.ot import c_transform, dual_gradient
   rng = np.random.default_rng(1)
   x, y = jnp.asarray(rng.normal(size=(64, 3)), jnp.float32), jnp.asarray(rng.normal(size=(20, 3)), jnp.float32)
   psi = jnp.asarray(rng.normal(size=20) * 0.1, jnp.float32)
-  value, grad = _dual_gradient(psi, x, y, "l1")
-  np.testing.assert_allclose(value, semidiscrete_dual(psi, x, y, cost="l1"), rtol=1e-6)
-  np.testing.assert_allclose(grad, jax.grad(semidiscrete_dual)(psi, x, y, cost="l1"), atol=1e-7)
+  out = c_transform(x, y, psi, cost="l1")
+  np.testing.assert_allclose(jnp.mean(out.phi) + jnp.mean(psi), semidiscrete_dual(psi, x, y, cost="l1"), rtol=1e-6)
+  np.testing.assert_allclose(dual_gradient(out.index, 20), jax.grad(semidiscrete_dual)(psi, x, y, cost="l1"), atol=1e-7)
+
+
+def test_ots_update_is_optax_on_n_times_the_ascent_direction():
+  from ltot.ot import ots_update
+  index = jnp.array([0, 0, 0, 2, 2, 1])  # fractions 1/2, 1/6, 1/3 of 3 points (gradient 1/3 - fraction)
+  adam = optax.adam(0.1)
+  psi, _, grad = ots_update(jnp.zeros(5), adam.init(jnp.zeros(5)), index, 3, adam, rows=jnp.array([4, 1, 2]))
+  np.testing.assert_allclose(grad, [1 / 3 - 1 / 2, 1 / 3 - 1 / 6, 0.0], atol=1e-7)
+  # Adam's first step moves each coordinate by lr times the sign of its ascent; untouched rows stay.
+  np.testing.assert_allclose(psi, [0.0, 0.1, 0.0, 0.0, -0.1], atol=1e-6)
+
+
+def test_assignment_window_counts_the_last_steps_and_the_authors_rule():
+  from ltot.ot import window_balanced, window_init, window_push
+  rng = np.random.default_rng(0)
+  w, history = window_init(5, 8, 4), []
+  for t in range(12):
+    index = jnp.asarray(rng.integers(0, 10, 8))
+    w = window_push(w, index, jnp.full(2, t, jnp.uint32), 10)
+    history.append(np.asarray(index))
+  last = np.concatenate(history[-5:])
+  np.testing.assert_array_equal(w.counts, np.bincount(last // 3, minlength=4))  # bins of 3 rows
+  assert sorted(np.asarray(w.keys)[:, 0].tolist()) == [7, 8, 9, 10, 11] and int(w.filled) == 5
+  # 40 assignments of 10 rows in bins of 3, 3, 3, 1 rows: expected 12, 12, 12, 4.
+  expected = np.array([12, 12, 12, 4])
+  ratios = np.asarray(w.counts) / expected
+  assert bool(window_balanced(w, 10, ratios.min(), ratios.max()))
+  assert not bool(window_balanced(w, 10, ratios.min() + 0.01, 10.0))
+  assert not bool(window_balanced(w, 10, 0.0, ratios.max() - 0.01))
+  assert not bool(window_balanced(window_init(5, 8, 4), 10, 0.0, 10.0))  # not full yet
+  # Fewer active rows than bins (a subsample stage): bins of one row each, the rest empty and ignored.
+  few = window_push(window_init(1, 6, 10), jnp.array([0, 1, 2, 0, 1, 2]), jnp.zeros(2, jnp.uint32), 3)
+  assert bool(window_balanced(few, 3, 1.0, 1.0))
 
 
 def test_map_with_zero_weights_is_nearest_neighbour():
