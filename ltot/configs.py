@@ -10,9 +10,12 @@ minutes on 2 cores) and "paper" (full width, batch 100, 100 epochs).
 
 from __future__ import annotations
 
+import importlib.util
+import os
+
 import ml_collections
 
-__all__ = ["PRESETS", "base", "PENALTY_LAMBDA", "PENALTY_OPTIONS", "MNIST_PER_PIXEL", "twae_section", "celeba_schedule",
+__all__ = ["PRESETS", "load_file", "presets_of", "base", "PENALTY_LAMBDA", "PENALTY_OPTIONS", "MNIST_PER_PIXEL", "twae_section", "celeba_schedule",
            "TWAE_AUTHORS_OPTIM", "TWAE_AUTHORS_BN", "TESSELLATION_SIZES", "TESSELLATION_POINTS",
            "TESSELLATION_CPU_UPDATES", "tessellation_size",
            "method_dataset", "wae_section", "latent_ot_toy", "ots_fit", "TOY_FAMILIES", "toy"]
@@ -32,6 +35,47 @@ LATENT_TOY_METHODS = ("otgen", "ottrans", "ae_ot")
 LATENT_TOY_DATASETS = ("moons", "circles", "eight_gaussians")
 OTS_FIT_METHODS = ("ots_fit", "ots_fit_nonalternating", "ots_fit_authors", "ots_fit_authors_nonalternating")
 OTS_FIT_DATASETS = ("ring", "mnist")
+
+
+def load_file(path: str, preset: str | None = None, overrides: dict | None = None):
+  """``get_config(preset)`` of a config file (experiments/configs/*.py), with flattened ``overrides``
+  ({"model.width": 0.5}) applied; ``path`` may also be ``FILE:PRESET``. Without a preset, the file's
+  default. The one loader of config files in Python (the CLI's ``--config`` flag reads the same files).
+
+  Example:
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), 'mine.py')
+    >>> _ = open(path, 'w').write("from ltot.configs import base\\ndef get_config(preset='cpu'):\\n  return base(preset, method='wae')\\n")
+    >>> load_file(f'{path}:paper', overrides={'seed': 3}).model.width, load_file(path).seed
+    (1.0, 0)
+  """
+  if preset is None and ":" in os.path.basename(path):
+    path, _, preset = path.rpartition(":")
+  module = _config_module(path)
+  c = module.get_config() if preset is None else module.get_config(preset)
+  c.update_from_flattened_dict(overrides or {})
+  return c
+
+
+def presets_of(path: str) -> tuple[str, ...]:
+  """The presets a config file declares (its ``PRESETS``; ``("cpu", "paper")`` if it declares none).
+
+  Example:
+    >>> import os
+    >>> 'm100-sw' in presets_of(os.path.join('experiments', 'configs', 'twae_mnist.py'))
+    True
+  """
+  return tuple(getattr(_config_module(path), "PRESETS", PRESETS))
+
+
+def _config_module(path: str):
+  """The config file ``path`` imported as a module of its own."""
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f"config file {path} not found")
+  spec = importlib.util.spec_from_file_location(os.path.splitext(os.path.basename(path))[0], path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
 
 
 def base(preset: str, *, method: str, dataset: str = "mnist", arch: str = "mnist_conv",

@@ -2,7 +2,6 @@
 evaluates and samples through the CLI."""
 
 import glob
-import importlib.util
 import json
 import os
 
@@ -10,17 +9,10 @@ import jax
 import numpy as np
 import pytest
 
-from ltot import cli, data, methods, train
+from ltot import cli, configs, data, methods, train
 from ltot.cli import validate_config
 
 CONFIG_DIR = os.path.join(os.path.dirname(__file__), "..", "experiments", "configs")
-
-
-def _load(path):
-  spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
 
 
 def _images(config, mnist, shape):
@@ -47,13 +39,13 @@ def _shrink(config):
 
 
 PRESETS = [(os.path.basename(p), preset) for p in sorted(glob.glob(os.path.join(CONFIG_DIR, "*.py")))
-           for preset in getattr(_load(p), "PRESETS", ("cpu", "paper"))]
+           for preset in configs.presets_of(p)]
 # Keys that cannot change a 2-step run once shrunk (logging, evaluation, the lr schedule's epochs).
 _INERT = ("eval_every", "log_every", "max_checkpoints", "num_fid_samples", "num_eval_examples")
 
 
 def _shrunk(name, preset):
-  config = _load(os.path.join(CONFIG_DIR, name)).get_config(preset)
+  config = configs.load_file(os.path.join(CONFIG_DIR, name), preset)
   _shrink(config)
   return config
 
@@ -100,7 +92,7 @@ def first_stages(mnist, tmp_path_factory):
   runs = {}
   for dataset, (name, preset) in {"mnist": ("autoencoder_mnist.py", "ae-mnist"),
                                   "celeb_a": ("wae_celeba.py", "mmd")}.items():
-    config = _load(os.path.join(CONFIG_DIR, name)).get_config(preset)
+    config = configs.load_file(os.path.join(CONFIG_DIR, name), preset)
     _shrink(config)
     method = methods.build(config, steps_per_epoch=8)
     workdir = tmp_path_factory.mktemp(dataset)
@@ -113,12 +105,12 @@ def first_stages(mnist, tmp_path_factory):
 
 @pytest.mark.parametrize("name,preset", PRESETS)
 def test_every_preset_is_valid(name, preset):
-  validate_config(_load(os.path.join(CONFIG_DIR, name)).get_config(preset))  # raises on a bad key or value
+  validate_config(configs.load_file(os.path.join(CONFIG_DIR, name), preset))  # raises on a bad key or value
 
 
 def _overrides(name, preset, config):
   """--config.KEY=VALUE flags that turn preset ``name:preset`` into ``config``."""
-  shipped = json.loads(_load(os.path.join(CONFIG_DIR, name)).get_config(preset).to_json())
+  shipped = json.loads(configs.load_file(os.path.join(CONFIG_DIR, name), preset).to_json())
   return [f"--config.{k}={b!r}" if isinstance(b, float) else f"--config.{k}={b}"
           for k, (_, b) in train.config_changes(shipped, json.loads(config.to_json())).items()]
 

@@ -11,7 +11,7 @@ import ltot
 
 MODULES = sorted(m.name for m in pkgutil.walk_packages(ltot.__path__, "ltot."))
 PACKAGES = ("ltot.configs", "ltot.data", "ltot.discrepancy", "ltot.methods", "ltot.metrics", "ltot.metrics.classifier",
-            "ltot.metrics.evaluation", "ltot.metrics.inception", "ltot.nn", "ltot.ot", "ltot.tessellation", "ltot.train",
+            "ltot.metrics.evaluation", "ltot.metrics.inception", "ltot.nn", "ltot.ot", "ltot.tessellation", "ltot.train", "ltot.train.parallel",
             "ltot.viz")
 
 

@@ -22,8 +22,8 @@ import jax.numpy as jnp
 from experiments.reproduce.ots_fit import load_config
 from experiments.results_io import write_table
 from ltot import data, methods
-from ltot.train.loop import _place_strided, _replicate
-from ltot.train.state import AXIS
+from ltot.train.parallel import place_strided, replicate
+from ltot.train.parallel import AXIS
 
 PAPER_MS = 11.08  # Table 3: "Ours", ms per iteration on MNIST, on a GPU
 
@@ -42,12 +42,12 @@ def main(argv=None) -> int:
   method = methods.build(config, 1)
   arrays = method.training_data(jax.random.key(0), {"x": images})
   device = jax.local_devices()[:1]
-  batch = _place_strided(arrays, device)
+  batch = place_strided(arrays, device)
   state = method.init(jax.random.key(1), arrays)
   step = jax.pmap(method.train_step, axis_name=AXIS, devices=device, in_axes=(0, 0, None), donate_argnums=(0,))
   rows = []
   for phase, in_ots in (("ots", True), ("fit", False)):
-    rstate = _replicate(state.replace(in_ots=jnp.array(in_ots)), device)
+    rstate = replicate(state.replace(in_ots=jnp.array(in_ots)), device)
     times = []
     for i in range(args.steps + 1):
       t = time.perf_counter()

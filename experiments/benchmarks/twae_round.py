@@ -28,8 +28,8 @@ import numpy as np
 from experiments.reproduce._runs import load_config
 from experiments.results_io import write_table
 from ltot import data, methods
-from ltot.train.loop import _replicate
-from ltot.train.state import AXIS
+from ltot.train.parallel import replicate
+from ltot.train.parallel import AXIS
 
 PAPER_ROUND_SECONDS = {"a": 39.30, "b": 6.75}  # TWAE Table 1, BP on a GPU, N = 10000, m = 100
 
@@ -84,7 +84,7 @@ def main(argv=None) -> int:
   else:
     images = np.random.default_rng(0).integers(0, 256, (n_total, 64, 64, 3), dtype=np.uint8)
   device = jax.local_devices()[:1]
-  state = _replicate(method.init(jax.random.PRNGKey(0), {"x": images[:8]}), device)
+  state = replicate(method.init(jax.random.PRNGKey(0), {"x": images[:8]}), device)
   step = jax.pmap(method.train_step, axis_name=AXIS, devices=device, in_axes=(0, 0, None), donate_argnums=(0,))
   batch = {"x": jax.device_put(images[None])}
 

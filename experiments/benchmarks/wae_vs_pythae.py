@@ -35,8 +35,8 @@ from experiments.reproduce._runs import load_config
 from experiments.results_io import write_table
 from ltot import data, methods
 from ltot.data.pipeline import Batches
-from ltot.train.loop import _replicate
-from ltot.train.state import AXIS
+from ltot.train.parallel import replicate
+from ltot.train.parallel import AXIS
 
 
 def pythae_model(widths: tuple[int, ...], latent_dim: int, lam: float):
@@ -97,7 +97,7 @@ def main(argv=None) -> int:
   method = methods.build(config, steps_per_epoch=len(images) // config.batch_size)
   device = jax.local_devices()[:1]
   batches = Batches({"x": images}, config.batch_size, seed=0, num_devices=1)
-  state = _replicate(method.init(jax.random.key(0), {"x": images[:2]}), device)
+  state = replicate(method.init(jax.random.key(0), {"x": images[:2]}), device)
   step = jax.pmap(method.train_step, axis_name=AXIS, devices=device, in_axes=(0, 0, None), donate_argnums=(0,))
   n_ltot = sum(x.size for x in jax.tree.leaves(state.params)) // len(device)
 

@@ -3,7 +3,6 @@ directory, reused when finished (metrics.json exists), so an interrupted table r
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -11,17 +10,14 @@ import sys
 
 import numpy as np
 
+from ltot.configs import load_file
+
 CONFIGS = os.path.join(os.path.dirname(__file__), "..", "configs")
 
 
 def load_config(config: str, preset: str, overrides: dict | None = None):
   """``get_config(preset)`` of experiments/configs/<config>, with flattened ``overrides`` applied."""
-  spec = importlib.util.spec_from_file_location(os.path.splitext(config)[0], os.path.join(CONFIGS, config))
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  c = module.get_config(preset)
-  c.update_from_flattened_dict(overrides or {})
-  return c
+  return load_file(os.path.join(CONFIGS, config), preset, overrides)
 
 
 def train_run(config: str, preset: str, seed: int, workdir: str, overrides: list[str]) -> str:

@@ -28,7 +28,8 @@ from ltot._reduce import min_argmin
 from ltot.methods.latent import LatentMap, first_stage
 from ltot.nn import MLP
 from ltot.ot import transport
-from ltot.train.state import TrainState, apply_loss, gather, local_rows
+from ltot.train.parallel import gather, local_rows
+from ltot.train.state import TrainState, apply_loss
 
 __all__ = ["dual_assignment", "potential_regression_loss", "transport_map", "AEOT", "from_config"]
 

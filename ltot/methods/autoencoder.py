@@ -16,7 +16,8 @@ import optax
 from ltot.data.pipeline import to_unit_float
 from ltot.nn import BN_MOMENTUM, Autoencoder, init_variables
 from ltot.tessellation import sample_ball
-from ltot.train.state import Method, TrainState
+from ltot.train.method import Method
+from ltot.train.state import TrainState
 
 __all__ = ["PRIORS", "AutoencoderMethod"]
 

@@ -26,7 +26,9 @@ from ltot._checks import check_points
 from ltot.data.pipeline import to_unit_float
 from ltot.methods.autoencoder import AutoencoderMethod
 from ltot.nn import init_variables
-from ltot.train.state import Method, TrainState, device_share
+from ltot.train.method import Method
+from ltot.train.parallel import device_share
+from ltot.train.state import TrainState
 
 __all__ = ["NOISES", "draw_noise", "FrozenAutoencoder", "LatentMap", "load_autoencoder", "first_stage"]
 

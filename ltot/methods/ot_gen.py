@@ -31,7 +31,8 @@ from ltot._distances import pairwise_sq_dists, safe_sqrt
 from ltot.methods.latent import LatentMap, first_stage
 from ltot.nn import MLP
 from ltot.ot import assignment
-from ltot.train.state import TrainState, apply_loss, gather
+from ltot.train.parallel import gather
+from ltot.train.state import TrainState, apply_loss
 
 __all__ = ["matched_targets", "mean_pairwise_distance", "diversity", "ottrans_loss", "otgen_loss",
            "OTGen", "OTTrans", "VARIANTS", "from_config"]

@@ -59,7 +59,9 @@ from ltot.data.pipeline import check_arrays, to_unit_float
 from ltot.methods.latent import NOISES, draw_noise
 from ltot.nn import MLP, LineStart, MLPDecoder, init_variables, make_autoencoder
 from ltot.ot import COSTS, c_transform, ots_update, window_balanced, window_init, window_push
-from ltot.train.state import AXIS, Method, TrainState, apply_loss, local_rows
+from ltot.train.method import Method
+from ltot.train.parallel import AXIS, local_rows
+from ltot.train.state import TrainState, apply_loss
 
 __all__ = ["OTSFITState", "OTSFIT", "fit_cost", "from_config"]
 

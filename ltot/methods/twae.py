@@ -61,7 +61,8 @@ from ltot.data.pipeline import to_unit_float
 from ltot.methods.autoencoder import AutoencoderMethod
 from ltot.nn import make_autoencoder
 from ltot.ot import balanced_assignment, lcm, pairwise_cost
-from ltot.train.state import AXIS, TrainState, adam_with_schedule, gather, local_rows
+from ltot.train.parallel import AXIS, gather, local_rows
+from ltot.train.state import TrainState, adam_with_schedule
 
 __all__ = ["ASSIGNERS", "BN_POLICIES", "REGION_PRIORS", "TWAE", "TWAEState", "from_config", "make_generators",
            "regularized_gradient"]

@@ -19,7 +19,8 @@ import jax.numpy as jnp
 from ltot.data.pipeline import to_unit_float
 from ltot.methods.autoencoder import AutoencoderMethod, per_example_sum
 from ltot.nn import make_autoencoder
-from ltot.train.state import AXIS, TrainState, adam_with_schedule, apply_loss, device_share
+from ltot.train.parallel import AXIS, device_share
+from ltot.train.state import TrainState, adam_with_schedule, apply_loss
 
 __all__ = ["LIKELIHOODS", "VAE", "from_config"]
 

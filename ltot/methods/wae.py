@@ -33,7 +33,8 @@ from ltot import discrepancy
 from ltot.data.pipeline import to_unit_float
 from ltot.methods.autoencoder import AutoencoderMethod
 from ltot.nn import MLP, init_variables, make_autoencoder
-from ltot.train.state import AXIS, TrainState, adam_with_schedule, apply_loss, device_share, gather
+from ltot.train.parallel import AXIS, device_share, gather
+from ltot.train.state import TrainState, adam_with_schedule, apply_loss
 
 __all__ = ["WAE", "PENALTIES", "from_config", "latent_penalty"]
 

@@ -19,7 +19,8 @@ from jax.experimental import multihost_utils
 
 from ltot.data.pipeline import Batches, DataError, check_arrays
 from ltot.train.checkpoint import Checkpointer, write_run_config
-from ltot.train.state import AXIS, Method
+from ltot.train.method import Method
+from ltot.train.parallel import AXIS, place_strided, replicate, unreplicate
 
 __all__ = ["train", "evaluate", "TrainResult", "root_keys", "NONFINITE"]
 
@@ -66,30 +67,6 @@ def root_keys(seed: int) -> dict[str, jax.Array]:
   return {"init": init, "step": step, "eval": evaluation}
 
 
-def _replicate(tree, devices):
-  """One copy of ``tree`` per device, stacked on a leading axis (what pmap consumes)."""
-  sharding = jax.sharding.NamedSharding(jax.sharding.Mesh(np.array(devices), (AXIS,)),
-                                        jax.sharding.PartitionSpec(AXIS))
-  return jax.device_put(jax.tree.map(lambda x: np.broadcast_to(np.asarray(x), (len(devices),) + np.shape(x)), tree),
-                        sharding)
-
-
-def _place_strided(arrays: Mapping[str, np.ndarray], devices) -> dict[str, jax.Array]:
-  """The whole dataset laid out on the devices once, strided: of K devices in all (every process's),
-  global device k holds rows k, k + K, k + 2K, ... (``ltot.ot.c_transform``'s layout), so a
-  prefix of every device's rows is a prefix of the dataset whatever K is."""
-  count = len(devices) * jax.process_count()
-  n = len(next(iter(arrays.values())))
-  if n % count:
-    raise ValueError(f"this method keeps the whole dataset on the devices: its {n} rows must divide evenly over "
-                     f"{count} devices (drop {n % count} rows or change num_devices)")
-  first = jax.process_index() * len(devices)
-  sharding = jax.sharding.NamedSharding(jax.sharding.Mesh(np.array(devices), (AXIS,)),
-                                        jax.sharding.PartitionSpec(AXIS))
-  return {k: jax.device_put(np.stack([np.asarray(v)[first + i::count] for i in range(len(devices))]), sharding)
-          for k, v in arrays.items()}
-
-
 def _skipping_nonfinite(train_step):
   """``train_step`` that keeps the previous state when a metric or the new state has a NaN/Inf on
   any device (the same decision on every device); adds the metric ``skipped`` (1 or 0)."""
@@ -101,11 +78,6 @@ def _skipping_nonfinite(train_step):
     new = jax.tree.map(lambda n, o: jnp.where(keep, n, o), new, state)
     return new, {**metrics, "skipped": 1.0 - keep.astype(jnp.float32)}
   return step
-
-
-def _unreplicate(tree):
-  """The first device's copy of a replicated tree, as arrays on that device alone."""
-  return jax.tree.map(lambda x: x.addressable_shards[0].data[0], tree)
 
 
 def _to_python(metrics: Mapping[str, Any]) -> dict[str, float]:
@@ -231,7 +203,7 @@ def train(method: Method, train_data: np.ndarray | Mapping[str, np.ndarray], con
   check_arrays(arrays["x"], "training data", method.data_shapes)
   arrays = method.training_data(jax.random.fold_in(keys["init"], 1), arrays)
   if method.resident_data:  # the whole dataset is every step's batch (OTS/FIT)
-    resident = _place_strided(arrays, devices)
+    resident = place_strided(arrays, devices)
     batches = lambda index: resident
     example = arrays
   else:
@@ -262,7 +234,7 @@ def train(method: Method, train_data: np.ndarray | Mapping[str, np.ndarray], con
   # pmap given devices reduces over those alone; with several processes it must span all of them.
   p_step = jax.pmap(_skipping_nonfinite(method.train_step) if skip else method.train_step, axis_name=AXIS,
                     devices=None if multihost else devices, in_axes=(0, 0, None), donate_argnums=(0,))
-  rstate = _replicate(state, devices)
+  rstate = replicate(state, devices)
   preempted = False
   with _Preemption() as preemption, open(log_path, "a") as log, tqdm.tqdm(
       total=config.num_steps, initial=start, disable=not (progress and primary), mininterval=2.0,
@@ -281,10 +253,10 @@ def train(method: Method, train_data: np.ndarray | Mapping[str, np.ndarray], con
         skipped = skipped + metrics.pop("skipped")  # on the devices: no wait per step
       checkpoint_now = done % config.checkpoint_every == 0
       if done % config.log_every == 0 or done == config.num_steps or checkpoint_now:
-        values = _to_python(_unreplicate(metrics))
+        values = _to_python(unreplicate(metrics))
         bad = [k for k, v in values.items() if not math.isfinite(v)]
         if skip:
-          values["skipped_steps"] = float(np.asarray(_unreplicate(skipped)))
+          values["skipped_steps"] = float(np.asarray(unreplicate(skipped)))
         elif bad:  # never checkpoint a diverged state
           ckpt.wait()
           raise FloatingPointError(f"non-finite {bad} by step {done}: {values}; the last good "
@@ -295,13 +267,13 @@ def train(method: Method, train_data: np.ndarray | Mapping[str, np.ndarray], con
         log.flush()
         bar.set_postfix({k: f"{v:.4g}" for k, v in values.items() if k != "steps_per_second"}, refresh=False)
       if primary and eval_images is not None and config.eval_every and done % config.eval_every == 0:
-        values = evaluate(method, _unreplicate(rstate), eval_images[:config.num_eval_examples], keys["eval"])
+        values = evaluate(method, unreplicate(rstate), eval_images[:config.num_eval_examples], keys["eval"])
         log.write(json.dumps({"step": done, "split": "eval", **values}) + "\n")
         log.flush()
       if checkpoint_now:
-        ckpt.save(done, _unreplicate(rstate))
+        ckpt.save(done, unreplicate(rstate))
       bar.update(1)
-  state = _unreplicate(rstate)
+  state = unreplicate(rstate)
   if ckpt.latest_step() != done:
     ckpt.save(done, state)
   ckpt.wait()

@@ -14,7 +14,7 @@ import numpy as np
 from ltot import viz
 from ltot.data.pipeline import to_unit_float
 from ltot.train.loop import evaluate
-from ltot.train.state import Method
+from ltot.train.method import Method
 
 __all__ = ["runtime", "write_images", "write_report", "latent_path", "latent_interpolations", "compare_runs"]
 

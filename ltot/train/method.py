@@ -1,0 +1,81 @@
+"""The method protocol: what the training loop and the report need from a method, with defaults."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import jax
+import jax.numpy as jnp
+
+__all__ = ["Method", "Metrics"]
+
+Metrics = Mapping[str, jnp.ndarray]
+
+
+class Method:
+  """What the training loop needs from a method, with the defaults of its optional members.
+
+  Every method subclasses it (as a frozen dataclass) and implements ``init``, ``train_step``,
+  ``sample``, ``sample_with_source``, ``reconstruct`` and ``evaluate``; the engine and the
+  report use nothing else. ``train_step`` runs under ``jax.pmap(axis_name=AXIS)``: ``batch``
+  is this device's shard, ``rng`` is the same key on every device, and the step must
+  reduce whatever depends on the whole batch over ``AXIS`` so that N devices give the
+  1-device result.
+
+  Batches: every family reads its data under the one key ``"x"``: images [n, H, W, C] (uint8 or
+  floats in [0, 1]) or points / codes [n, d]; a method may add keys of its own in
+  ``training_data`` (OTtrans: its matched ``"noise"``).
+
+  Optional members (defaults here):
+    updates_per_batch: the loop feeds each batch for that many consecutive steps (TWAE: a
+      round of m region updates). Default 1.
+    resident_data: the whole dataset is every step's ``batch``, placed on the devices once in
+      the strided layout of ``ltot.ot.c_transform``, and ``init`` gets the whole dataset as its
+      example batch (OTS/FIT). Default False.
+    data_shapes: the shapes of one example the method accepts (the loop checks the user's data
+      against them before training); None accepts any.
+    reconstructs: whether ``reconstruct`` works (the method has an encoder). Default False.
+    training_data(rng, arrays): what the steps consume, made once from the dataset before
+      training (codes of a frozen autoencoder, OTtrans's matched pairs). Default: the dataset.
+  """
+
+  updates_per_batch: int = 1
+  resident_data: bool = False
+
+  @property
+  def reconstructs(self) -> bool:
+    return False
+
+  @property
+  def data_shapes(self) -> tuple[tuple[int, ...], ...] | None:
+    return None
+
+  def training_data(self, rng: jax.Array, arrays: Mapping[str, Any]) -> dict[str, Any]:
+    """The arrays the steps consume, made once before training; by default the dataset itself."""
+    del rng
+    return dict(arrays)
+
+  def init(self, rng: jax.Array, batch: Mapping[str, jnp.ndarray]) -> Any:
+    """Initial state (a pytree, e.g. a TrainState) from a single-device example batch."""
+    raise NotImplementedError
+
+  def train_step(self, state: Any, batch: Mapping[str, jnp.ndarray], rng: jax.Array) -> tuple[Any, Metrics]:
+    """One optimisation step: ``state, batch, rng -> state, metrics`` (metrics reduced over devices)."""
+    raise NotImplementedError
+
+  def sample(self, state: Any, rng: jax.Array, num: int) -> jnp.ndarray:
+    """``num`` generated images [num, H, W, C] in [0, 1], or points [num, d] (single device)."""
+    return self.sample_with_source(state, rng, num)[1]
+
+  def sample_with_source(self, state: Any, rng: jax.Array, num: int) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """(source [num, k], samples): the generator as a map, from the prior or noise draws it is
+    fed to what it makes of them; ``sample`` returns the second part with the same key."""
+    raise NotImplementedError
+
+  def reconstruct(self, state: Any, images: jnp.ndarray) -> jnp.ndarray:
+    """Reconstructions of ``images`` [n, H, W, C] (uint8 or [0, 1] floats), in [0, 1]."""
+    raise NotImplementedError(f"{type(self).__name__} has no encoder: it does not reconstruct")
+
+  def evaluate(self, state: Any, batch: Mapping[str, jnp.ndarray], rng: jax.Array) -> Metrics:
+    """Held-out metrics on a single-device batch."""
+    raise NotImplementedError
