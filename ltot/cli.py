@@ -3,7 +3,7 @@
   ltot train  --config FILE[:PRESET] [--config.KEY=VALUE ...] --workdir DIR [--resume_with_changes]
   ltot train  --config FILE[:PRESET] [--config.KEY=VALUE ...] --show_config
   ltot eval   --workdir DIR [--num_samples N] [--out_dir DIR]
-  ltot sample --workdir DIR [--num N] --out FILE.png|FILE.npy [--seed S]
+  ltot sample --workdir DIR [--num N] --out FILE.png|FILE.npy [--seed S | --between I,J]
   ltot report RUN_DIR [RUN_DIR ...] --out FILE.md
 
 ``ltot COMMAND --help`` lists a command's flags. ``python -m ltot ...`` is the same program.
@@ -50,8 +50,15 @@ def _define_flags(argv: list[str]) -> flags.FlagValues:
                     "--config; the change is recorded in config_history.jsonl.", flag_values=fv)
   flags.DEFINE_bool("show_config", False, "Print the config's keys and values (overrides applied) and exit.",
                     flag_values=fv)
+  flags.DEFINE_bool("tensorboard", True, "train: also write the logged metrics as TensorBoard events into "
+                    "WORKDIR/tensorboard (tensorboard --logdir WORKDIR/tensorboard).", flag_values=fv)
+  flags.DEFINE_string("wandb_project", None, "train: also log to this Weights & Biases project (needs wandb).",
+                      flag_values=fv)
   flags.DEFINE_integer("num", 64, "Number of samples.", flag_values=fv)
   flags.DEFINE_integer("seed", None, "Seed of the samples (default: the run's evaluation key).", flag_values=fv)
+  flags.DEFINE_string("between", None, "sample: instead of samples, the decoded latent path between test images "
+                      "I and J ('I,J'), --num points (the near-surface curve for a unit-ball prior).",
+                      flag_values=fv)
   flags.DEFINE_string("out", None, "Output file: sample: .png (grid) or .npy; report: .md.", flag_values=fv)
   flags.DEFINE_string("out_dir", None, "Folder for eval's metrics.json and PNGs (default WORKDIR/eval).",
                       flag_values=fv)
@@ -69,14 +76,15 @@ def _define_flags(argv: list[str]) -> flags.FlagValues:
 COMMANDS = {
     "train": ("--config FILE[:PRESET] [--config.KEY=VALUE ...] --workdir DIR",
               "Trains (or resumes) a run, then scores it and writes its report into the run directory.",
-              ("config", "workdir", "resume_with_changes", "show_config", "distributed", "coordinator_address",
-               "num_processes", "process_id")),
+              ("config", "workdir", "resume_with_changes", "show_config", "tensorboard", "wandb_project",
+               "distributed", "coordinator_address", "num_processes", "process_id")),
     "eval": ("--workdir DIR [--num_samples N] [--out_dir DIR]",
              "Scores the newest readable checkpoint of a run; writes metrics.json and PNGs into --out_dir.",
              ("workdir", "num_samples", "out_dir")),
-    "sample": ("--workdir DIR [--num N] --out FILE.png|FILE.npy [--seed S]",
-               "Draws samples of a run's newest readable checkpoint: an image grid (.png) or an array (.npy).",
-               ("workdir", "num", "out", "seed")),
+    "sample": ("--workdir DIR [--num N] --out FILE.png|FILE.npy [--seed S | --between I,J]",
+               "Draws samples of a run's newest readable checkpoint (or a latent path between two test images): "
+               "an image grid (.png) or an array (.npy).",
+               ("workdir", "num", "out", "seed", "between")),
     "report": ("RUN_DIR [RUN_DIR ...] --out FILE.md",
                "One markdown table of the runs' final metrics and plots of their logged metrics.",
                ("out",)),
@@ -196,8 +204,21 @@ def _train(fv) -> int:
   import jax
   train_data, test, method = _setup(config, need_train=True)
   data.check_arrays(train_data.images[:1000], "training data")
-  result = train.train(method, train_data.images, config, workdir, eval_images=test.images,
-                       resume_with_changes=fv.resume_with_changes)
+  callbacks = []
+  if jax.process_index() == 0:
+    if fv.tensorboard:
+      callbacks.append(train.loggers.TensorBoardLogger(os.path.join(workdir, "tensorboard")))
+    if fv.wandb_project:
+      try:
+        callbacks.append(train.loggers.WandbLogger(fv.wandb_project, config.to_dict(), name=os.path.basename(workdir)))
+      except ImportError as e:
+        raise UsageError(str(e)) from e
+  try:
+    result = train.train(method, train_data.images, config, workdir, eval_images=test.images,
+                         resume_with_changes=fv.resume_with_changes, callbacks=callbacks)
+  finally:
+    for callback in callbacks:
+      callback.close()
   if result.preempted:
     _say(f"preempted; checkpoint saved at step {result.step} in {workdir}")
     return 0
@@ -242,17 +263,35 @@ def _sample(fv) -> int:
   if fv.num <= 0:
     raise UsageError(f"--num must be positive, got {fv.num}")
   _writable_dir(os.path.dirname(os.path.abspath(out)), "the folder of --out")
-  _, _, method, state, _, keys = _load_run(workdir)
-  key = jax.random.fold_in(keys["eval"], 2) if fv.seed is None else jax.random.key(fv.seed)
-  samples = np.asarray(jax.jit(method.sample, static_argnums=2)(state, key, fv.num))
+  _, test, method, state, _, keys = _load_run(workdir)
+  if fv.between:
+    samples = _interpolation(method, state, test.images, fv.between, fv.num)
+  else:
+    key = jax.random.fold_in(keys["eval"], 2) if fv.seed is None else jax.random.key(fv.seed)
+    samples = np.asarray(jax.jit(method.sample, static_argnums=2)(state, key, fv.num))
   if out.endswith(".npy"):
     np.save(out, samples)
   elif samples.ndim == 2:  # points: a scatter plot
     viz.save_points(samples, out)
   else:
     viz.save_image_grid(samples, out)
-  _say(f"wrote {fv.num} samples to {out}")
+  _say(f"wrote {len(samples)} {'path points' if fv.between else 'samples'} to {out}")
   return 0
+
+
+def _interpolation(method, state, images, between: str, steps: int):
+  """Decoded latent path [steps, ...] between the codes of test images I and J ("I,J")."""
+  import numpy as np
+  from ltot.train.report import latent_interpolations
+  try:
+    i, j = (int(v) for v in between.split(","))
+  except ValueError:
+    raise UsageError(f"--between takes two test-image indices I,J; got {between!r}") from None
+  if not (0 <= i < len(images) and 0 <= j < len(images)):
+    raise UsageError(f"--between {between}: the test split has {len(images)} images")
+  if not (method.reconstructs and hasattr(method, "encode")):
+    raise UsageError(f"--between needs a method with an encoder; this run's is {type(method).__name__}")
+  return np.asarray(latent_interpolations(method, state, images[np.array([i, j])], steps=steps))
 
 
 def _report(fv, run_dirs: list[str]) -> int:
@@ -288,10 +327,8 @@ def _command_help(fv, command: str) -> str:
 def _stray_flags(fv, command: str) -> list[str]:
   """Flags given on the command line that ``command`` does not take."""
   own = set(COMMANDS[command][2])
-  return [f"--{name}" for name in ("config", "workdir", "resume_with_changes", "show_config", "num", "seed", "out",
-                                   "out_dir", "num_samples", "distributed", "coordinator_address", "num_processes",
-                                   "process_id")
-          if name not in own and fv[name].present]
+  every = {name for spec in COMMANDS.values() for name in spec[2]}
+  return [f"--{name}" for name in sorted(every - own) if fv[name].present]
 
 
 def _main(fv, command: str, rest: list[str]) -> int:

@@ -1,6 +1,6 @@
 """Training engine: immutable state, the method protocol, the data-parallel loop, checkpoints."""
 
-from ltot.train import parallel
+from ltot.train import loggers, parallel
 from ltot.train.checkpoint import (SCHEDULE_KEYS, CheckpointError, Checkpointer, ConfigMismatchError, config_changes,
                                    read_run_config, restore_run, write_run_config)
 from ltot.train.loop import TrainResult, evaluate, root_keys, train
@@ -12,4 +12,4 @@ from ltot.train.state import TrainState, adam_with_schedule, apply_loss
 __all__ = ["SCHEDULE_KEYS", "CheckpointError", "Checkpointer", "ConfigMismatchError", "config_changes",
            "read_run_config", "restore_run", "write_run_config", "TrainResult", "evaluate", "root_keys", "train",
            "write_images", "write_report", "latent_interpolations", "AXIS", "Method", "TrainState",
-           "adam_with_schedule", "apply_loss", "parallel"]
+           "adam_with_schedule", "apply_loss", "loggers", "parallel"]

@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import time
-from typing import Any, Mapping, NamedTuple
+from typing import Any, Mapping, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -19,6 +19,7 @@ from jax.experimental import multihost_utils
 
 from ltot.data.pipeline import Batches, DataError, check_arrays
 from ltot.train.checkpoint import Checkpointer, write_run_config
+from ltot.train.loggers import Callback
 from ltot.train.method import Method
 from ltot.train.parallel import AXIS, place_strided, replicate, unreplicate
 
@@ -145,7 +146,7 @@ def evaluate(method: Method, state: Any, images: np.ndarray, rng: jax.Array,
 
 def train(method: Method, train_data: np.ndarray | Mapping[str, np.ndarray], config: ml_collections.ConfigDict,
           workdir: str, eval_images: np.ndarray | None = None, *, progress: bool = True,
-          resume_with_changes: bool = False) -> TrainResult:
+          resume_with_changes: bool = False, callbacks: Sequence[Callback] = ()) -> TrainResult:
   """Trains ``method`` on ``train_data`` for ``config.num_steps`` steps.
 
   ``train_data`` is uint8 images [N, H, W, C] (batches ``{"x": ...}``) or a dict of
@@ -160,7 +161,9 @@ def train(method: Method, train_data: np.ndarray | Mapping[str, np.ndarray], con
   ``workdir/checkpoints`` that reads back and verifies (unreadable newer ones are moved into
   ``checkpoints.unreadable/``); writes ``metrics.jsonl`` (train and eval lines; on resume,
   lines past the resumed step are dropped, since those steps run again);
-  ``ltot.train.write_report`` makes the final metrics and images. Uses ``config.num_devices`` local
+  ``ltot.train.write_report`` makes the final metrics and images. Each of ``callbacks`` is called
+  as ``callback(step, split, values)`` with every log line (``ltot.train.loggers``: TensorBoard,
+  Weights & Biases, or your own), on process 0. Uses ``config.num_devices`` local
   devices (0: all); the global batch ``config.batch_size`` is split over them.
   On SIGTERM it checkpoints the current step and returns with ``preempted=True``.
   A NaN/Inf metric stops the run with FloatingPointError, keeping the last good checkpoint
@@ -265,11 +268,15 @@ def train(method: Method, train_data: np.ndarray | Mapping[str, np.ndarray], con
           values["steps_per_second"] = (done - timed_from) / (time.time() - t0)
         log.write(json.dumps({"step": done, "split": "train", **values}) + "\n")
         log.flush()
+        for callback in callbacks if primary else ():
+          callback(done, "train", values)
         bar.set_postfix({k: f"{v:.4g}" for k, v in values.items() if k != "steps_per_second"}, refresh=False)
       if primary and eval_images is not None and config.eval_every and done % config.eval_every == 0:
         values = evaluate(method, unreplicate(rstate), eval_images[:config.num_eval_examples], keys["eval"])
         log.write(json.dumps({"step": done, "split": "eval", **values}) + "\n")
         log.flush()
+        for callback in callbacks:
+          callback(done, "eval", values)
       if checkpoint_now:
         ckpt.save(done, unreplicate(rstate))
       bar.update(1)

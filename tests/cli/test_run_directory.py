@@ -49,6 +49,9 @@ def finished(tmp_path_factory):
   """A finished 6-step run (checkpoints 2, 4, 6), copied by the tests that damage it."""
   workdir = tmp_path_factory.mktemp("finished") / "run"
   assert train(workdir) == 0
+  events = os.listdir(workdir / "tensorboard")  # the CLI also writes TensorBoard events by default
+  assert len(events) == 1 and events[0].startswith("events.out.tfevents")
+  assert os.path.getsize(workdir / "tensorboard" / events[0]) > 100
   return workdir
 
 
@@ -144,6 +147,18 @@ def test_sample_seed_and_bad_output_paths(finished, tmp_path, capsys):
   assert ltot("sample", f"--workdir={finished}", "--num=4", f"--out={c}", "--seed=2") == 0
   np.testing.assert_array_equal(np.load(a), np.load(b))
   assert not np.array_equal(np.load(a), np.load(c))
+  path = tmp_path / "path.npy"
+  assert ltot("sample", f"--workdir={finished}", "--between=3,7", "--num=5", f"--out={path}") == 0
+  from ltot import data, methods, train as engine
+  config = engine.read_run_config(str(finished))
+  method = methods.build(config, 1)
+  _, state = engine.restore_run(str(finished), method.init(engine.root_keys(0)["init"], {"x": np.zeros((2, 28, 28, 1))}))
+  test = data.load("mnist", "test").images
+  ends = np.asarray(method.reconstruct(state, test[np.array([3, 7])]))
+  got = np.load(path)
+  assert got.shape == (5, 28, 28, 1)
+  np.testing.assert_allclose(got[[0, -1]], ends, atol=1e-5)  # the path runs from image 3's code to image 7's
+  assert ltot("sample", f"--workdir={finished}", "--between=3", f"--out={path}") == 2
   capsys.readouterr()
   locked = tmp_path / "locked"
   locked.mkdir()

@@ -176,3 +176,14 @@ def test_nonfinite_skip_undoes_bad_steps_and_goes_on(images, tmp_path):
   assert int(result.state.step) == 12 - skipped[-1]  # an undone step leaves the state as it was
   with pytest.raises(ValueError, match="config.nonfinite='ignore' is not one of"):
     _run(tiny_config(nonfinite="ignore"), images, tmp_path / "bad")
+
+
+def test_callbacks_see_every_log_line(images, tmp_path):
+  seen = []
+  config = tiny_config(num_steps=4, log_every=2, eval_every=2, num_eval_examples=32)
+  method = methods.build(config, 16)
+  train.train(method, images, config, str(tmp_path), eval_images=images[:32], progress=False,
+              callbacks=[lambda step, split, values: seen.append({"step": step, "split": split, **values})])
+  logged = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
+  assert seen == logged and [(e["step"], e["split"]) for e in seen] == [(2, "train"), (2, "eval"), (4, "train"),
+                                                                        (4, "eval")]
