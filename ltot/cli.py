@@ -131,6 +131,8 @@ def _setup(config, need_train: bool):
   _say(f"loading {config.dataset}" + (" (train and test splits)" if need_train else " (test split)"))
   train = data.load_split(config, "train") if need_train else None
   test = data.load_split(config, "test")
+  if "model" in config and "image_shape" in config.model and config.model.image_shape is None and test.images.ndim == 4:
+    config.model.image_shape = tuple(int(s) for s in test.images.shape[1:])  # the architecture on these images
   num_train = len(train) if train is not None else config.batch_size
   try:
     method = methods.build(config, steps_per_epoch=max(1, num_train // config.batch_size))

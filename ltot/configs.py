@@ -105,6 +105,9 @@ def base(preset: str, *, method: str, dataset: str = "mnist", arch: str = "mnist
   c.max_checkpoints = 3
   c.nonfinite = "stop"  # a NaN/Inf loss: "stop" (keep the last good checkpoint) or "skip" the step
   c.model = ml_collections.ConfigDict(dict(arch=arch, latent_dim=latent_dim, width=1.0 if paper else 0.0625))
+  # The images' [H, W, C]; None: the architecture's own (MNIST's for mnist_conv). `ltot train` fills it
+  # in from the data, so one config trains on other image sizes (ltot.nn.make_autoencoder).
+  c.model.image_shape = ml_collections.config_dict.placeholder(tuple)
   # WAE paper, MNIST: Adam(1e-3, beta1 0.5), x0.5 after 30 epochs, x0.1 (of the base) after 50.
   c.optim = ml_collections.ConfigDict(dict(lr=1e-3, b1=0.5, b2=0.999, decay_epochs=((30, 0.5), (50, 0.1))))
   return c

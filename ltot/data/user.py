@@ -83,11 +83,20 @@ def _folder(path: str, split: str) -> np.ndarray:
   return np.stack(images)
 
 
+def _stamp(path: str) -> tuple:
+  """(file, size, mtime) of every file under ``path`` (or of ``path`` itself): a changed dataset reads anew."""
+  if os.path.isfile(path):
+    files = [path]
+  else:
+    files = sorted(os.path.join(root, f) for root, _, names in os.walk(path) for f in names)
+  return tuple((f, os.path.getsize(f), os.path.getmtime(f)) for f in files)
+
+
 def load_user(name: str, split: str) -> np.ndarray:
   """Images [N, H, W, C] of split ``split`` ("train" or "test") of ``npy:PATH`` / ``folder:PATH``.
 
   Raises DataError naming the file and the problem (missing, unreadable, mixed sizes or channels,
-  values outside [0, 1], NaN). Arrays are read once per process.
+  values outside [0, 1], NaN). Arrays are read once per process (again if a file changes).
 
   Example:
     >>> import os, tempfile, numpy as np
@@ -102,8 +111,7 @@ def load_user(name: str, split: str) -> np.ndarray:
     raise ValueError(f"split must be 'train' or 'test', got {split!r}")
   kind, _, path = name.partition(":")
   path = os.path.abspath(os.path.expanduser(path))
-  stamp = os.path.getmtime(path) if os.path.exists(path) else None
-  key = (kind, path, split, stamp)
+  key = (kind, path, split, _stamp(path))
   if key not in _CACHE:
     x = _npy(path, split) if kind == "npy" else _folder(path, split)
     check_arrays(x, f"the images of {name}")

@@ -346,7 +346,8 @@ def from_config(config, steps_per_epoch: int) -> OTSFIT:
   elif s.generator == "mlp_images":
     net = MLPDecoder(tuple(s.hidden), tuple(s.get("image_shape", (28, 28, 1))), s.activation)
   else:
-    decoder = make_autoencoder(s.generator, s.noise_dim, width=config.model.width).decoder
+    decoder = make_autoencoder(s.generator, s.noise_dim, width=config.model.width,
+                               image_shape=config.model.get("image_shape")).decoder
     net = _InferenceDecoder(decoder)
   if s.psi_optimizer not in ("sgd", "adam"):
     raise ValueError(f"ots_fit.psi_optimizer must be 'sgd' or 'adam', got {s.psi_optimizer!r}")

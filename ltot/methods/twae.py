@@ -318,7 +318,8 @@ def from_config(config, steps_per_epoch: int) -> TWAE:
   d = config.model.latent_dim
   if config.batch_size % t.num_regions:
     raise ValueError(f"batch_size={config.batch_size} (N) must be a multiple of twae.num_regions={t.num_regions}")
-  ae = make_autoencoder(config.model.arch, d, width=config.model.width, axis_name=AXIS)
+  ae = make_autoencoder(config.model.arch, d, width=config.model.width, axis_name=AXIS,
+                        image_shape=config.model.get("image_shape"))
   o = config.optim
   tx = adam_with_schedule(o.lr, o.b1, o.b2, steps_per_epoch * t.num_regions, dict(o.decay_epochs))
   return TWAE(ae, tx, d, prior="ball", num_regions=t.num_regions, tessellation=t.tessellation,

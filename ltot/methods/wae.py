@@ -151,7 +151,8 @@ class WAE(AutoencoderMethod):
 
 def from_config(config, steps_per_epoch: int) -> WAE:
   """Builds a WAE from a run config (sections ``model``, ``optim``, ``wae``)."""
-  ae = make_autoencoder(config.model.arch, config.model.latent_dim, width=config.model.width, axis_name=AXIS)
+  ae = make_autoencoder(config.model.arch, config.model.latent_dim, width=config.model.width, axis_name=AXIS,
+                        image_shape=config.model.get("image_shape"))
   o, w = config.optim, config.wae
   tx = adam_with_schedule(o.lr, o.b1, o.b2, steps_per_epoch, dict(o.decay_epochs))
   if w.penalty == "gan":  # the discriminator has its own Adam (WAE paper: lr 5e-4 on MNIST)

@@ -19,7 +19,11 @@ Image decoders output logits whose sigmoid is the image in [0, 1] (``output="sig
 ``toy_mlp`` outputs the points themselves (``output="identity"``).
 
 ``width`` scales every hidden width (``width=0.125`` turns Conv128.. into Conv16..)
-so the same topology trains on a laptop CPU.
+so the same topology trains on a laptop CPU. ``image_shape`` puts the same topology on other
+images: ``mnist_conv`` takes any H x W divisible by 4 (its decoder starts at H/4 x W/4), e.g.
+32 x 32 x 3 (CIFAR-10); ``celeba_a`` any divisible by 8; ``celeba_b`` only 64 x 64 (its encoder
+ends in a 4 x 4 valid conv and its decoder starts from the code as a 1 x 1 map); ``mnist_mlp`` any
+shape; any channel count everywhere.
 """
 
 from __future__ import annotations
@@ -60,35 +64,50 @@ def _scale(widths, width: float) -> tuple[int, ...]:
   return tuple(max(1, int(round(w * width))) for w in widths)
 
 
-def _mnist_conv(latent_dim, width, outputs, axis_name):
+def _image(name, shape, default, divisor):
+  """``shape`` (default ``default``) checked: [H, W, C] with H and W divisible by ``divisor``."""
+  shape = tuple(default if shape is None else shape)
+  if len(shape) != 3 or min(shape) < 1 or shape[0] % divisor or shape[1] % divisor:
+    raise ValueError(f"architecture {name!r} takes images [H, W, C] with H and W divisible by {divisor}, "
+                     f"got image_shape={shape}")
+  return shape
+
+
+def _mnist_conv(latent_dim, width, outputs, axis_name, shape):
+  h, w, c = _image("mnist_conv", shape, (28, 28, 1), 4)
   enc = ConvEncoder(_scale((128, 256, 512, 1024), width), latent_dim, "dense", outputs, axis_name)
-  dec = ConvDecoder((7, 7, _scale((1024,), width)[0]), _scale((512, 256), width), 1, 1, axis_name)
-  return Autoencoder(enc, dec, (28, 28, 1))
+  dec = ConvDecoder((h // 4, w // 4, _scale((1024,), width)[0]), _scale((512, 256), width), c, 1, axis_name)
+  return Autoencoder(enc, dec, (h, w, c))
 
 
-def _celeba_a(latent_dim, width, outputs, axis_name):
+def _celeba_a(latent_dim, width, outputs, axis_name, shape):
+  h, w, c = _image("celeba_a", shape, (64, 64, 3), 8)
   enc = ConvEncoder(_scale((128, 256, 512, 1024), width), latent_dim, "dense", outputs, axis_name)
-  dec = ConvDecoder((8, 8, _scale((1024,), width)[0]), _scale((512, 256, 128), width), 3, 1, axis_name)
-  return Autoencoder(enc, dec, (64, 64, 3))
+  dec = ConvDecoder((h // 8, w // 8, _scale((1024,), width)[0]), _scale((512, 256, 128), width), c, 1, axis_name)
+  return Autoencoder(enc, dec, (h, w, c))
 
 
-def _celeba_b(latent_dim, width, outputs, axis_name):
+def _celeba_b(latent_dim, width, outputs, axis_name, shape):
+  h, w, c = _image("celeba_b", shape, (64, 64, 3), 64)
+  if (h, w) != (64, 64):
+    raise ValueError(f"architecture 'celeba_b' takes 64 x 64 images only, got image_shape={shape}")
   enc = ConvEncoder(_scale((64, 128, 256, 512), width), latent_dim, "conv", outputs, axis_name)
-  dec = ConvDecoder(None, _scale((512, 256, 128, 64), width), 3, 2, axis_name)
-  return Autoencoder(enc, dec, (64, 64, 3))
+  dec = ConvDecoder(None, _scale((512, 256, 128, 64), width), c, 2, axis_name)
+  return Autoencoder(enc, dec, (h, w, c))
 
 
-def _mnist_mlp(latent_dim, width, outputs, axis_name):
+def _mnist_mlp(latent_dim, width, outputs, axis_name, shape):
   del axis_name  # no BatchNorm
+  shape = _image("mnist_mlp", shape, (28, 28, 1), 1)
   hidden = _scale((1024, 512, 256), width)
-  return Autoencoder(MLPEncoder(hidden, latent_dim, outputs),
-                     MLPDecoder(hidden[::-1], (28, 28, 1)), (28, 28, 1))
+  return Autoencoder(MLPEncoder(hidden, latent_dim, outputs), MLPDecoder(hidden[::-1], shape), shape)
 
 
-def _toy_mlp(latent_dim, width, outputs, axis_name):
+def _toy_mlp(latent_dim, width, outputs, axis_name, shape):
   del axis_name  # no BatchNorm
+  shape = tuple(shape or (2,))
   hidden = _scale((128, 128, 128), width)
-  return Autoencoder(MLPEncoder(hidden, latent_dim, outputs), MLPDecoder(hidden, (2,)), (2,), "identity")
+  return Autoencoder(MLPEncoder(hidden, latent_dim, outputs), MLPDecoder(hidden, shape), shape, "identity")
 
 
 ARCHITECTURES = {
@@ -101,7 +120,7 @@ ARCHITECTURES = {
 
 
 def make_autoencoder(name: str, latent_dim: int, *, width: float = 1.0, outputs: int = 1,
-                     axis_name: str | None = None) -> Autoencoder:
+                     axis_name: str | None = None, image_shape: tuple[int, ...] | None = None) -> Autoencoder:
   """Builds the named architecture (see the module docstring).
 
   Args:
@@ -110,6 +129,8 @@ def make_autoencoder(name: str, latent_dim: int, *, width: float = 1.0, outputs:
     width: multiplier on every hidden width (1.0 = the paper's).
     outputs: 1 for a deterministic encoder, 2 for a Gaussian one (mean, log-variance).
     axis_name: pmap axis over which BatchNorm averages batch statistics.
+    image_shape: the example shape (default: the paper's, e.g. 28 x 28 x 1); see the module doc
+      for what each architecture takes.
 
   Example:
     >>> import jax, jax.numpy as jnp
@@ -117,6 +138,8 @@ def make_autoencoder(name: str, latent_dim: int, *, width: float = 1.0, outputs:
     >>> params = ae.encoder.init(jax.random.key(0), jnp.zeros((2, 28, 28, 1)))
     >>> ae.encoder.apply(params, jnp.zeros((2, 28, 28, 1))).shape, ae.image_shape
     ((2, 8), (28, 28, 1))
+    >>> make_autoencoder('mnist_conv', 8, width=1 / 16, image_shape=(32, 32, 3)).image_shape  # CIFAR-10's
+    (32, 32, 3)
   """
   if name not in ARCHITECTURES:
     raise ValueError(f"unknown architecture {name!r}; known: {sorted(ARCHITECTURES)}")
@@ -126,4 +149,4 @@ def make_autoencoder(name: str, latent_dim: int, *, width: float = 1.0, outputs:
     raise ValueError(f"width must be positive, got {width}")
   if outputs not in (1, 2):
     raise ValueError(f"outputs must be 1 (deterministic) or 2 (Gaussian encoder), got {outputs}")
-  return ARCHITECTURES[name](latent_dim, width, outputs, axis_name)
+  return ARCHITECTURES[name](latent_dim, width, outputs, axis_name, image_shape)

@@ -110,13 +110,17 @@ def write_images(method: Method, state: Any, images: np.ndarray, rng: jax.Array,
     paths = jax.jit(method.noise_paths, static_argnums=(2, 3))(state, jax.random.fold_in(rng, 1), 8, 10)
     viz.save_image_grid(np.asarray(paths), os.path.join(workdir, "interpolations.png"), 10)
   if hasattr(method, "encode") and hasattr(method, "decode"):
-    originals = to_unit_float(np.asarray(images[:32]))
-    recons = np.asarray(jax.jit(method.reconstruct)(state, images[:32]))
-    rows = np.concatenate([originals.reshape(4, 8, *originals.shape[1:]),
-                           recons.reshape(4, 8, *recons.shape[1:])], axis=1).reshape(-1, *originals.shape[1:])
-    viz.save_image_grid(rows, os.path.join(workdir, "reconstructions.png"), 8)
-    viz.save_image_grid(latent_interpolations(method, state, images[32:48]),
-                        os.path.join(workdir, "interpolations.png"), 10)
+    # Up to 4 rows of 8 images, each over its reconstruction; then 8 paths between the next 16 images
+    # (a small split lends its images to both).
+    cols = min(8, len(images))
+    shown = images[:min(32, len(images)) // cols * cols]
+    originals = to_unit_float(np.asarray(shown))
+    recons = np.asarray(jax.jit(method.reconstruct)(state, shown))
+    rows = np.concatenate([originals.reshape(-1, cols, *originals.shape[1:]),
+                           recons.reshape(-1, cols, *recons.shape[1:])], axis=1).reshape(-1, *originals.shape[1:])
+    viz.save_image_grid(rows, os.path.join(workdir, "reconstructions.png"), cols)
+    pairs = images[32:48] if len(images) >= 48 else images[-min(16, len(images) // 2 * 2):]
+    viz.save_image_grid(latent_interpolations(method, state, pairs), os.path.join(workdir, "interpolations.png"), 10)
 
 
 def write_report(method: Method, state: Any, eval_images: np.ndarray, rng: jax.Array, workdir: str,
