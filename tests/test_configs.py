@@ -19,7 +19,7 @@ def _images(config, mnist, shape):
   if config.dataset in data.TOY_SETS:
     return data.load_split(config, "train").images
   if config.dataset in ("mnist", "fashion_mnist"):  # Fashion-MNIST has MNIST's shape
-    return mnist["train"].images[:1000]
+    return mnist["train"].images[:max(1000, config.batch_size)]
   # CelebA / LSUN cannot be had here: synthetic images of their shape
   return np.random.default_rng(0).integers(0, 256, (max(64, config.batch_size), *shape), dtype=np.uint8)
 

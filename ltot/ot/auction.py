@@ -33,7 +33,7 @@ import jax.numpy as jnp
 from ltot._checks import check_paired
 from ltot._distances import pairwise_sq_dists
 from ltot._reduce import min_argmin
-from ltot.ot.hitchcock import check_hitchcock
+from ltot.ot.hitchcock import batched, check_hitchcock
 
 __all__ = ["Transport", "assignment", "balanced_assignment", "kantorovich_potentials", "transport"]
 
@@ -47,11 +47,14 @@ _MAX_PHASES = 32
 class Transport(NamedTuple):
   """Solution of a Hitchcock problem min sum_i cost[i, labels[i]] with column loads <= capacity.
 
+  With leading batch dimensions [...] on the cost, every field has them too.
   labels [N] int32: the column of each row.
   row_potential [N], column_price [m]: a feasible dual, row_potential[i] - column_price[j]
     <= cost[i, j] with column_price >= 0 where a column has room; its objective
     sum(row_potential) - capacity * sum(column_price) is at most ``gap`` below the primal.
   gap: scalar, primal minus dual objective (an optimality certificate, >= 0 up to rounding).
+  ``matrix``, ``f`` and ``g`` give the solution as ott-jax users know it (a transport plan with
+  uniform row weights 1/N, and potentials with f_i + g_j <= cost_ij).
   ok: scalar bool, whether the solve succeeded. It fails only on a cost with NaN or Inf (or so
     large that prices overflow) under jit, where values are not checked at trace time: then
     ``labels`` are all -1 and ``gap`` is NaN. (Unjitted, such a cost raises ValueError.)
@@ -61,6 +64,36 @@ class Transport(NamedTuple):
   column_price: jnp.ndarray
   gap: jnp.ndarray
   ok: jnp.ndarray
+
+  @property
+  def matrix(self) -> jnp.ndarray:
+    """The transport plan [..., N, m]: 1/N where row i goes to its column (rows of mass 1/N, as ott's
+    uniform ``a``); all zero for a failed solve.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> transport(jnp.array([[4.0, 1.0], [2.0, 3.0]]), 1).matrix.tolist()
+      [[0.0, 0.5], [0.5, 0.0]]
+    """
+    n, m = self.labels.shape[-1], self.column_price.shape[-1]
+    return jax.nn.one_hot(self.labels, m, dtype=self.row_potential.dtype) / n
+
+  @property
+  def f(self) -> jnp.ndarray:
+    """Row potentials [..., N] in ott-jax's convention (f_i + g_j <= cost_ij): ``row_potential``.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> sol = transport(jnp.array([[4.0, 1.0], [2.0, 3.0]]), 1)
+      >>> bool(jnp.all(sol.f[:, None] + sol.g[None, :] <= jnp.array([[4.0, 1.0], [2.0, 3.0]]) + 1e-6))
+      True
+    """
+    return self.row_potential
+
+  @property
+  def g(self) -> jnp.ndarray:
+    """Column potentials [..., m] in ott-jax's convention: ``-column_price`` (see ``f``)."""
+    return -self.column_price
 
 
 class _State(NamedTuple):
@@ -138,7 +171,7 @@ def _jacobi_round(cost, state, block):
   return _place(state, idx_s, col_s, _target_slot(state, col_s, rank_s), -neg_s, accept)
 
 
-def _gauss_seidel(cost, state, stack_size):
+def _gauss_seidel(cost, state, stack_size, finite):
   """Free rows bid one at a time (a stack of free rows) until none is left; returns the state with all rows held."""
   n = cost.shape[0]
   m, capacity = state.bid.shape
@@ -162,7 +195,7 @@ def _gauss_seidel(cost, state, stack_size):
     return owner, bid, load, price, stack, top - (kicked < 0).astype(jnp.int32)
 
   owner, bid, load, *_ = jax.lax.while_loop(
-      lambda c: c[-1] > 0, body, (state.owner, state.bid, state.load, _entry_price(state), stack, top))
+      lambda c: finite & (c[-1] > 0), body, (state.owner, state.bid, state.load, _entry_price(state), stack, top))
   col = jnp.zeros_like(state.col).at[owner.reshape(-1)].set(jnp.repeat(jnp.arange(m, dtype=jnp.int32), capacity))
   return state._replace(col=col, owner=owner, bid=bid, load=load)
 
@@ -181,7 +214,7 @@ def _slack(cost, col, price):
   return own + price[col] - row_min, row_min
 
 
-def _phase(cost, state, eps, switch: int):
+def _phase(cost, state, eps, switch: int, finite):
   """One scaling phase at ``eps``: prices become floors, every row is freed, then bids until all hold a slot.
 
   Jacobi rounds while more than ``switch`` rows are free (blocks shrinking by 8), then Gauss-Seidel.
@@ -200,8 +233,10 @@ def _phase(cost, state, eps, switch: int):
     k = jnp.searchsorted(jnp.array(sizes), jnp.sum(s.col < 0))  # smallest block holding all free rows
     return jax.lax.switch(jnp.minimum(k, len(sizes) - 1), branches, s)
 
-  state = jax.lax.while_loop(lambda s: jnp.sum(s.col < 0) > switch, jacobi, state)
-  return _gauss_seidel(cost, state, switch)
+  # ``finite`` guards the loops as well as the phases: under vmap a batch runs every phase body while
+  # any problem needs it, and bids on a NaN cost would never settle.
+  state = jax.lax.while_loop(lambda s: finite & (jnp.sum(s.col < 0) > switch), jacobi, state)
+  return _gauss_seidel(cost, state, switch, finite)
 
 
 @jax.jit(static_argnums=(1, 3))
@@ -232,7 +267,7 @@ def _solve(cost, capacity, eps_final, switch):
     return finite & (phases < _MAX_PHASES) & (state.eps > eps_final) & (gap > target)
 
   def phase(carry):
-    state = _phase(cost, carry[0], jnp.maximum(carry[0].eps / _THETA, eps_final), switch)
+    state = _phase(cost, carry[0], jnp.maximum(carry[0].eps / _THETA, eps_final), switch, finite)
     return state, *certificate(state)[2:], carry[3] + 1
 
   state, *_ = jax.lax.while_loop(unfinished, phase, (state, jnp.array(jnp.inf, cost.dtype), jnp.zeros((), cost.dtype),
@@ -266,7 +301,10 @@ def _resolution_epsilon(cost: jnp.ndarray, n_all: int) -> jnp.ndarray:
 
 
 def transport(cost: jnp.ndarray, capacity: int, *, epsilon: float | None = None) -> Transport:
-  """Solves the Hitchcock problem on cost [N, m]: each row to one column, <= capacity rows per column.
+  """Solves the Hitchcock problem on cost [..., N, m]: each row to one column, <= capacity rows per column.
+
+  ``cost`` may carry leading batch dimensions (independent problems, solved together in one
+  vmapped program) or be an ott-jax geometry (its ``cost_matrix``).
 
   Requires N <= capacity * m. ``epsilon`` is the final auction increment (the gap is at
   most capacity * m * epsilon); by default 1 / (capacity * m + 1) for integer costs,
@@ -283,19 +321,24 @@ def transport(cost: jnp.ndarray, capacity: int, *, epsilon: float | None = None)
     1.0
   """
   cost, capacity = check_hitchcock(cost, capacity)
-  n, m = cost.shape
+  n, m = cost.shape[-2:]
   capacity = min(capacity, n)  # more room than rows changes nothing
-  if m == 1:
-    ok = jnp.all(jnp.isfinite(cost))
-    return Transport(jnp.where(ok, jnp.zeros(n, jnp.int32), -1), cost[:, 0], jnp.zeros(1, cost.dtype),
-                     jnp.where(ok, 0.0, jnp.nan).astype(cost.dtype), ok)
-  floor = _resolution_epsilon(cost, capacity * m)
-  eps = floor if epsilon is None else jnp.maximum(jnp.asarray(epsilon, cost.dtype), floor)
-  return Transport(*_solve(cost, capacity, eps, _switch(m, capacity, jax.default_backend())))
+  switch = _switch(m, capacity, jax.default_backend())
+
+  def solve(c):
+    if m == 1:
+      ok = jnp.all(jnp.isfinite(c))
+      return Transport(jnp.where(ok, jnp.zeros(n, jnp.int32), -1), c[:, 0], jnp.zeros(1, c.dtype),
+                       jnp.where(ok, 0.0, jnp.nan).astype(c.dtype), ok)
+    floor = _resolution_epsilon(c, capacity * m)
+    eps = floor if epsilon is None else jnp.maximum(jnp.asarray(epsilon, c.dtype), floor)
+    return Transport(*_solve(c, capacity, eps, switch))
+  return batched(solve, cost)
 
 
 def assignment(cost: jnp.ndarray) -> jnp.ndarray:
-  """Exact minimum-cost perfect matching of cost [n, n]: row i goes to column perm[i] (int32 [n]).
+  """Exact minimum-cost perfect matching of cost [..., n, n]: row i goes to column perm[i] (int32
+  [..., n]); leading dimensions are independent problems (or pass an ott-jax geometry).
 
   Under jit, a cost with NaN or Inf gives perm of all -1 (``transport(cost, 1).ok`` says so);
   unjitted it raises ValueError.
@@ -305,13 +348,15 @@ def assignment(cost: jnp.ndarray) -> jnp.ndarray:
     >>> assignment(jnp.array([[4.0, 1.0], [2.0, 3.0]])).tolist()
     [1, 0]
   """
-  if jnp.ndim(cost) == 2 and jnp.shape(cost)[0] != jnp.shape(cost)[1]:
-    raise ValueError(f"cost must be square [n, n], got {jnp.shape(cost)}")
+  shape = jnp.shape(cost.cost_matrix if hasattr(cost, "cost_matrix") else cost)
+  if len(shape) >= 2 and shape[-2] != shape[-1]:
+    raise ValueError(f"cost must be square [..., n, n], got {shape}")
   return transport(cost, 1).labels
 
 
 def balanced_assignment(cost: jnp.ndarray, capacity: int) -> jnp.ndarray:
-  """Exact solution labels [N] of TWAE eq. 17 on cost [N, m]: <= capacity rows per column, least total cost.
+  """Exact solution labels [..., N] of TWAE eq. 17 on cost [..., N, m]: <= capacity rows per column,
+  least total cost (leading dimensions: independent problems; or an ott-jax geometry).
 
   Under jit, a cost with NaN or Inf gives labels of all -1 (see ``transport``); unjitted it raises ValueError.
 
@@ -325,7 +370,8 @@ def balanced_assignment(cost: jnp.ndarray, capacity: int) -> jnp.ndarray:
 
 
 def kantorovich_potentials(x: jnp.ndarray, y: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
-  """Optimal duals (h_x [n], h_y [n]) of AE-OT eq. 14 for x, y [n, d], cost 1/2 |x_i - y_j|^2, uniform weights.
+  """Optimal duals (h_x [..., n], h_y [..., n]) of AE-OT eq. 14 for x, y [..., n, d], cost
+  1/2 |x_i - y_j|^2, uniform weights; leading dimensions are independent problems.
 
   Feasible, h_y[j] - h_x[i] <= c_ij, and mean(h_y) - mean(h_x) equals the primal OT cost
   mean_i c_{i, perm(i)} up to the auction's certificate. Under jit, NaN/Inf points give NaN
@@ -339,6 +385,11 @@ def kantorovich_potentials(x: jnp.ndarray, y: jnp.ndarray) -> tuple[jnp.ndarray,
     >>> bool(jnp.all(hy[None, :] - hx[:, None] <= cost + 1e-5))  # dual feasible
     True
   """
+  x, y = jnp.asarray(x), jnp.asarray(y)
+  if x.ndim > 2 or y.ndim > 2:
+    if x.shape[:-2] != y.shape[:-2]:
+      raise ValueError(f"x and y must have the same leading dimensions, got shapes {x.shape} and {y.shape}")
+    return batched(lambda c, b: kantorovich_potentials(c, b), x, y)
   x, y = check_paired(x, y)
   cost = 0.5 * pairwise_sq_dists(x, y)
   sol = transport(cost, 1)

@@ -78,17 +78,41 @@ def _first_overflow(col, key, row, valid, remaining, n):
   return jnp.where(none, inf, k_val), jnp.where(none, n, k_row)
 
 
+def cost_matrix(cost) -> jnp.ndarray:
+  """The cost array of ``cost``: an array [..., N, m], or an ott-jax geometry (anything with a
+  ``cost_matrix``, e.g. ``ott.geometry.pointcloud.PointCloud(x, y, cost_fn=costs.SqEuclidean())``).
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from ott.geometry import costs, pointcloud
+    >>> cost_matrix(pointcloud.PointCloud(jnp.zeros((1, 2)), jnp.ones((3, 2)), cost_fn=costs.SqEuclidean())).tolist()
+    [[2.0, 2.0, 2.0]]
+  """
+  return jnp.asarray(cost.cost_matrix if hasattr(cost, "cost_matrix") else cost)
+
+
+def batched(solve, cost: jnp.ndarray, *args):
+  """``solve(cost [N, m], *args)`` over the leading dimensions of cost [..., N, m], as one vmapped
+  program (one while-loop for the whole batch; each problem stops changing once it is solved)."""
+  lead = cost.shape[:-2]
+  if not lead:
+    return solve(cost, *args)
+  out = jax.vmap(lambda c, *a: solve(c, *a))(cost.reshape(-1, *cost.shape[-2:]),
+                                            *(a.reshape(-1, *a.shape[len(lead):]) for a in args))
+  return jax.tree.map(lambda x: x.reshape(lead + x.shape[1:]), out)
+
+
 def check_hitchcock(cost, capacity) -> tuple[jnp.ndarray, int]:
-  """Checks a Hitchcock problem: cost [N, m] finite (floats; ints are cast), capacity a positive integer,
-  N <= capacity * m. Returns (cost, capacity)."""
-  cost = jnp.asarray(cost)
-  if cost.ndim != 2 or cost.shape[0] < 1 or cost.shape[1] < 1:
-    raise ValueError(f"cost must have shape [N, m] with N, m >= 1, got {cost.shape}")
+  """Checks a Hitchcock problem: cost [..., N, m] (or an ott-jax geometry) finite (floats; ints are
+  cast), capacity a positive integer, N <= capacity * m. Returns (cost, capacity)."""
+  cost = cost_matrix(cost)
+  if cost.ndim < 2 or cost.shape[-2] < 1 or cost.shape[-1] < 1:
+    raise ValueError(f"cost must have shape [..., N, m] with N, m >= 1, got {cost.shape}")
   if not jnp.issubdtype(cost.dtype, jnp.floating):
     cost = cost.astype(jnp.float32)
   if int(capacity) != capacity or capacity < 1:
     raise ValueError(f"capacity must be a positive integer, got {capacity}")
-  n, m = cost.shape
+  n, m = cost.shape[-2:]
   if n > capacity * m:
     raise ValueError(f"N={n} rows do not fit in m={m} columns of capacity {capacity} (need N <= capacity * m)")
   if is_concrete(cost) and not np.all(np.isfinite(np.asarray(cost))):
@@ -97,7 +121,9 @@ def check_hitchcock(cost, capacity) -> tuple[jnp.ndarray, int]:
 
 
 def lcm(cost: jnp.ndarray, capacity: int) -> jnp.ndarray:
-  """Labels [N] int32 of TWAE's least cost method on cost [N, m] (finite), ``capacity`` rows per column.
+  """Labels [..., N] int32 of TWAE's least cost method on cost [..., N, m] (finite), ``capacity`` rows
+  per column; leading dimensions are independent problems solved together (or pass an ott-jax
+  geometry).
 
   Requires N <= capacity * m. Jittable (``capacity`` static). A cost with NaN or Inf raises
   ValueError when concrete; under jit, where values are not known at trace time, it returns
@@ -108,9 +134,11 @@ def lcm(cost: jnp.ndarray, capacity: int) -> jnp.ndarray:
     >>> cost = jnp.array([[0.0, 9.0], [1.0, 9.0], [2.0, 9.0], [9.0, 0.0]])
     >>> lcm(cost, 2).tolist()  # cheapest cells first, each column filled to capacity 2
     [0, 0, 1, 1]
+    >>> lcm(jnp.stack([cost, cost[:, ::-1]]), 2).tolist()  # two problems at once
+    [[0, 0, 1, 1], [1, 1, 0, 0]]
   """
   cost, capacity = check_hitchcock(cost, capacity)
-  return _lcm(cost, capacity)
+  return batched(lambda c: _lcm(c, capacity), cost)
 
 
 @jax.jit(static_argnums=1)

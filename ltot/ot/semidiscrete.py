@@ -35,8 +35,9 @@ COSTS = ("sqeuclidean", "euclidean", "l1")
 _L1_CHUNK_ELEMENTS = 1 << 22  # x-batch * y-chunk * d elements per block of the l1 cost
 
 
-def pairwise_cost(x: jnp.ndarray, y: jnp.ndarray, cost: str = "sqeuclidean") -> jnp.ndarray:
-  """c(x_j, y_i) [B, N] for x [B, d], y [N, d]: squared Euclidean, Euclidean, or l1 (the paper's W1 on l1).
+def pairwise_cost(x: jnp.ndarray, y: jnp.ndarray, cost="sqeuclidean") -> jnp.ndarray:
+  """c(x_j, y_i) [B, N] for x [B, d], y [N, d]: squared Euclidean, Euclidean, or l1 (the paper's W1 on l1),
+  or any ott-jax ``CostFn`` (e.g. ``ott.geometry.costs.SqEuclidean()``: its ``all_pairs``).
 
   Example:
     >>> import jax.numpy as jnp
@@ -47,7 +48,12 @@ def pairwise_cost(x: jnp.ndarray, y: jnp.ndarray, cost: str = "sqeuclidean") -> 
     [[5.0, 1.414199948310852]]
     >>> pairwise_cost(x, y, 'l1').tolist()
     [[7.0, 2.0]]
+    >>> from ott.geometry import costs
+    >>> pairwise_cost(x, y, costs.PNormP(1)).tolist()  # ott-jax's l1
+    [[7.0, 2.0]]
   """
+  if not isinstance(cost, str) and hasattr(cost, "all_pairs"):
+    return cost.all_pairs(x, y)
   if cost not in COSTS:
     raise ValueError(f"cost must be one of {COSTS}, got {cost!r}")
   if cost in ("sqeuclidean", "euclidean"):
