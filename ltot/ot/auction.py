@@ -58,12 +58,15 @@ class Transport(NamedTuple):
   ok: scalar bool, whether the solve succeeded. It fails only on a cost with NaN or Inf (or so
     large that prices overflow) under jit, where values are not checked at trace time: then
     ``labels`` are all -1 and ``gap`` is NaN. (Unjitted, such a cost raises ValueError.)
+  iterations: scalar int32, the solve's sequential loop iterations (Jacobi rounds plus
+    Gauss-Seidel bids, over all scaling phases): what an accelerator's latency multiplies.
   """
   labels: jnp.ndarray
   row_potential: jnp.ndarray
   column_price: jnp.ndarray
   gap: jnp.ndarray
   ok: jnp.ndarray
+  iterations: jnp.ndarray
 
   @property
   def matrix(self) -> jnp.ndarray:
@@ -172,7 +175,8 @@ def _jacobi_round(cost, state, block):
 
 
 def _gauss_seidel(cost, state, stack_size, finite):
-  """Free rows bid one at a time (a stack of free rows) until none is left; returns the state with all rows held."""
+  """Free rows bid one at a time (a stack of free rows) until none is left; returns the state with all
+  rows held and the number of bids."""
   n = cost.shape[0]
   m, capacity = state.bid.shape
   n_all = state.col.shape[0]
@@ -194,10 +198,11 @@ def _gauss_seidel(cost, state, stack_size, finite):
     stack = stack.at[top - 1].set(kicked)
     return owner, bid, load, price, stack, top - (kicked < 0).astype(jnp.int32)
 
-  owner, bid, load, *_ = jax.lax.while_loop(
-      lambda c: finite & (c[-1] > 0), body, (state.owner, state.bid, state.load, _entry_price(state), stack, top))
+  owner, bid, load, _, _, _, bids = jax.lax.while_loop(
+      lambda c: finite & (c[-2] > 0), lambda c: (*body(c[:-1]), c[-1] + 1),
+      (state.owner, state.bid, state.load, _entry_price(state), stack, top, jnp.int32(0)))
   col = jnp.zeros_like(state.col).at[owner.reshape(-1)].set(jnp.repeat(jnp.arange(m, dtype=jnp.int32), capacity))
-  return state._replace(col=col, owner=owner, bid=bid, load=load)
+  return state._replace(col=col, owner=owner, bid=bid, load=load), bids
 
 
 def _normalised(price):
@@ -218,6 +223,7 @@ def _phase(cost, state, eps, switch: int, finite):
   """One scaling phase at ``eps``: prices become floors, every row is freed, then bids until all hold a slot.
 
   Jacobi rounds while more than ``switch`` rows are free (blocks shrinking by 8), then Gauss-Seidel.
+  Returns (state, the phase's sequential loop iterations: Jacobi rounds plus Gauss-Seidel bids).
   """
   state = _State(col=jnp.full_like(state.col, -1), owner=jnp.full_like(state.owner, -1),
                  bid=jnp.full_like(state.bid, -jnp.inf), load=jnp.zeros_like(state.load),
@@ -235,8 +241,10 @@ def _phase(cost, state, eps, switch: int, finite):
 
   # ``finite`` guards the loops as well as the phases: under vmap a batch runs every phase body while
   # any problem needs it, and bids on a NaN cost would never settle.
-  state = jax.lax.while_loop(lambda s: finite & (jnp.sum(s.col < 0) > switch), jacobi, state)
-  return _gauss_seidel(cost, state, switch, finite)
+  state, rounds = jax.lax.while_loop(lambda c: finite & (jnp.sum(c[0].col < 0) > switch),
+                                     lambda c: (jacobi(c[0]), c[1] + 1), (state, jnp.int32(0)))
+  state, bids = _gauss_seidel(cost, state, switch, finite)
+  return state, rounds + bids
 
 
 @jax.jit(static_argnums=(1, 3))
@@ -260,21 +268,21 @@ def _solve(cost, capacity, eps_final, switch):
     return price, row_min, jnp.sum(slack), jnp.sum(cost[jnp.arange(n), state.col[:n]]) + jnp.sum(shift)
 
   def unfinished(carry):
-    state, gap, primal, phases = carry
+    state, gap, primal, phases, _ = carry
     # Done once the gap is below the float resolution of the total cost (below 1/2 for integer
     # costs: optimal exactly), at the latest after the phase at eps_final.
     target = jnp.where(integral, jnp.minimum(0.5, ulp * jnp.abs(primal)), ulp * jnp.abs(primal))
     return finite & (phases < _MAX_PHASES) & (state.eps > eps_final) & (gap > target)
 
   def phase(carry):
-    state = _phase(cost, carry[0], jnp.maximum(carry[0].eps / _THETA, eps_final), switch, finite)
-    return state, *certificate(state)[2:], carry[3] + 1
+    state, iterations = _phase(cost, carry[0], jnp.maximum(carry[0].eps / _THETA, eps_final), switch, finite)
+    return state, *certificate(state)[2:], carry[3] + 1, carry[4] + iterations
 
-  state, *_ = jax.lax.while_loop(unfinished, phase, (state, jnp.array(jnp.inf, cost.dtype), jnp.zeros((), cost.dtype),
-                                                     jnp.int32(0)))
+  state, _, _, _, iterations = jax.lax.while_loop(
+      unfinished, phase, (state, jnp.array(jnp.inf, cost.dtype), jnp.zeros((), cost.dtype), jnp.int32(0), jnp.int32(0)))
   price, row_min, gap, _ = certificate(state)
   return (jnp.where(finite, state.col[:n], -1), row_min[:n] + shift, price, jnp.where(finite, gap, jnp.nan),
-          finite)
+          finite, iterations)
 
 
 def _switch(m: int, capacity: int, platform: str) -> int:
@@ -329,7 +337,7 @@ def transport(cost: jnp.ndarray, capacity: int, *, epsilon: float | None = None)
     if m == 1:
       ok = jnp.all(jnp.isfinite(c))
       return Transport(jnp.where(ok, jnp.zeros(n, jnp.int32), -1), c[:, 0], jnp.zeros(1, c.dtype),
-                       jnp.where(ok, 0.0, jnp.nan).astype(c.dtype), ok)
+                       jnp.where(ok, 0.0, jnp.nan).astype(c.dtype), ok, jnp.int32(0))
     floor = _resolution_epsilon(c, capacity * m)
     eps = floor if epsilon is None else jnp.maximum(jnp.asarray(epsilon, c.dtype), floor)
     return Transport(*_solve(c, capacity, eps, switch))

@@ -75,3 +75,10 @@ def test_ott_geometries_costs_and_outputs():
   assert np.all(np.asarray(sol.f)[:, None] + np.asarray(sol.g)[None, :] <= c + 1e-5)  # ott's dual feasibility
   # Strong duality in ott's normalisation: <P, C> = mean(f) + mean(g) up to the certificate.
   assert (plan * c).sum() == pytest.approx(float(np.mean(sol.f) + np.mean(sol.g)), abs=float(sol.gap) / 16 + 1e-5)
+
+
+def test_iteration_counts_grow_with_the_problem_and_are_per_problem_in_a_batch():
+  small, large = (transport(_costs((n, n), seed=4), 1) for n in (16, 128))
+  assert 0 < int(small.iterations) < int(large.iterations)
+  both = transport(np.stack([_costs((16, 16), seed=4), _costs((16, 16), seed=5)]), 1)
+  assert int(both.iterations[0]) == int(small.iterations) and both.iterations.shape == (2,)
