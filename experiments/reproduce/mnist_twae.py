@@ -14,7 +14,7 @@ directory and scored by the run's end-of-training report):
   ball samples) and outside_ball (the fraction of test codes outside the unit ball).
 - trend: twae_sw and twae_sw_r (Algorithm 3, alpha 0.2) at m = 200 and 400 (FID), with m = 100
   from the m100 part: Table 3's trend in m.
-Finished runs (metrics.json) are reused and unfinished ones resume from their checkpoints. Each
+Finished runs (metrics.json here or in the archive) are not trained again, and unfinished ones resume from their checkpoints. Each
 finished run's config.json, metrics.json and PNGs are copied into ``--archive`` (committed:
 experiments/results/mnist_twae_runs/), and the table is written from there, so it can be
 completed over several sittings and machines; ``--collect-only`` writes it from the archive
@@ -29,9 +29,11 @@ import os
 import shutil
 import sys
 
-from experiments.reproduce._runs import finished, seed_rows, train_run
-from ltot.train.checkpoint import read_run_config
+import numpy as np
+
+from experiments.reproduce._runs import CONFIGS, finished, seed_rows, train_run
 from experiments.results_io import run_images_figure, write_table
+from ltot.train.checkpoint import read_run_config
 
 FIT = ("fid", "fid_recon", "recon_mse", "outside_ball")
 # (method, dataset) -> (config file, preset, metrics, paper's FID or None, what the row is)
@@ -82,6 +84,68 @@ def collect(runs_dir: str, keys: list[tuple[str, str]], seeds: list[int]) -> lis
   return rows
 
 
+def region_fit(workdir: str, generators, rng) -> tuple[float, float]:
+  """(mean over the m regions of SW2^2 between the test codes LCM assigns to a region and uniform
+  samples of that region, SW2^2 between all 10,000 test codes and as many ball samples) of the
+  newest checkpoint of a run: the latent fit per region, which tessellation targets, and overall."""
+  import jax
+  import jax.numpy as jnp
+  from ltot import data, methods
+  from ltot.train import restore_run, root_keys
+  config = read_run_config(workdir)
+  method = methods.build(config, steps_per_epoch=1)
+  test = data.load("mnist", "test").images
+  _, state = restore_run(workdir, jax.eval_shape(method.init, root_keys(config.seed)["init"], {"x": test[:2]}))
+  codes = np.concatenate([np.asarray(jax.jit(method.encode)(state, test[i:i + 1000])) for i in range(0, len(test), 1000)])
+  return _fit(jnp.asarray(codes), generators, rng)
+
+
+def _fit(codes, generators, rng) -> tuple[float, float]:
+  import jax
+  import jax.numpy as jnp
+  from ltot import discrepancy, ot, tessellation
+  m = generators.shape[0]
+  per = codes.shape[0] // m
+  k_regions, k_ball, k_sw = jax.random.split(rng, 3)
+  labels = ot.lcm(ot.pairwise_cost(codes, generators), per)
+  members = codes[jnp.argsort(labels, stable=True)].reshape(m, per, -1)
+  priors = tessellation.sample_regions(k_regions, generators, per)
+  sw = jax.vmap(lambda a, b: discrepancy.sliced_wasserstein(a, b, rng=k_sw, num_projections=1000))
+  ball = tessellation.sample_ball(k_ball, codes.shape[0], codes.shape[1])
+  return float(jnp.mean(sw(members, priors))), float(discrepancy.sliced_wasserstein(codes, ball, rng=k_sw,
+                                                                                     num_projections=1000))
+
+
+def diagnose(runs_dir: str, seeds: list[int]) -> list[dict]:
+  """Rows region_sw and global_sw of the m100 rows from their runs' checkpoints (``runs_dir``); the
+  floor (``reference_value``) is the same measure with uniform ball samples in place of the codes."""
+  import jax
+  from ltot import methods
+  from ltot.configs import load_file
+  twae = methods.build(load_file(os.path.join(CONFIGS, "twae_mnist.py"), "m100-sw"), steps_per_epoch=1)
+  generators = twae.init(jax.random.key(0), {"x": np.zeros((2, 28, 28, 1), np.uint8)}).generators  # the m100 CVT
+  key = jax.random.key(1234)
+  from ltot.tessellation import sample_ball
+  floor = _fit(sample_ball(jax.random.key(99), 10_000, 8), generators, key)
+  rows = []
+  for method, dataset in PARTS["m100"]:
+    have = [s for s in seeds if os.path.isdir(os.path.join(run_dir(runs_dir, method, dataset, s), "checkpoints"))]
+    if not have:
+      print(f"{method}: no checkpoints of seeds {seeds} in {runs_dir}; no diagnosis")
+      continue
+    fits = np.array([region_fit(run_dir(runs_dir, method, dataset, s), generators, key) for s in have])
+    for j, metric in enumerate(("region_sw", "global_sw")):
+      rows.append({"method": method, "dataset": dataset, "metric": metric, "value": float(fits[:, j].mean()),
+                   "std": float(fits[:, j].std(ddof=1)) if len(have) > 1 else None, "seeds": len(have),
+                   "reference_value": floor[j],
+                   "notes": ("mean over the 100 CVT regions of SW2^2 (1000 directions) between the test codes LCM "
+                             "assigns to a region (100 each) and 100 uniform samples of it" if j == 0 else
+                             "SW2^2 (1000 directions) between the 10,000 test codes and 10,000 ball samples")
+                            + "; reference: the same with ball samples for codes; seeds " + ", ".join(map(str, have))
+                            + ": " + ", ".join(f"{v:.4g}" for v in fits[:, j])})
+  return rows
+
+
 def write_figure(runs_dir: str, seed: int, table: str) -> str:
   methods = {f"{m} ({d[6:]})": run_dir(runs_dir, m, d, seed) for m, d in PARTS["m100"]}
   return run_images_figure(methods, ("samples.png", "reconstructions.png"),
@@ -99,6 +163,8 @@ def main(argv=None) -> int:
   parser.add_argument("--archive", default=ARCHIVE, help="where finished runs are kept and the table is read from")
   parser.add_argument("--table", default="mnist_twae", help="results table to write")
   parser.add_argument("--collect-only", action="store_true", help="write the table from the archive; train nothing")
+  parser.add_argument("--diagnose", action="store_true",
+                      help="also the m100 rows' per-region and global latent fit, from the checkpoints in --runs-dir")
   args = parser.parse_args(argv)
   keys = [k for part in args.parts for k in PARTS[part]]
   if not args.collect_only:
@@ -108,6 +174,8 @@ def main(argv=None) -> int:
       (method, dataset), seed = job
       config, preset, *_ = ROWS[method, dataset]
       workdir = run_dir(args.runs_dir, method, dataset, seed)
+      if os.path.isfile(os.path.join(run_dir(args.archive, method, dataset, seed), "metrics.json")):
+        return method, dataset, seed, "archived before"
       status = train_run(config, preset, seed, workdir, args.override)
       if not status.startswith("FAILED"):
         archive(workdir, args.archive)
@@ -116,6 +184,8 @@ def main(argv=None) -> int:
       for method, dataset, seed, status in pool.map(train, jobs):
         print(f"{method} {dataset} seed {seed}: {status}", flush=True)
   rows = collect(args.archive, keys, args.seeds)
+  if args.diagnose:
+    rows += diagnose(args.runs_dir, args.seeds)
   for row in rows:
     if args.override:
       row["notes"] += "; overrides " + " ".join(args.override)
@@ -124,7 +194,8 @@ def main(argv=None) -> int:
   if "m100" in args.parts and all(os.path.isfile(os.path.join(run_dir(args.archive, m, d, args.seeds[0]), "samples.png"))
                                   for m, d in PARTS["m100"]):
     print("wrote", write_figure(args.archive, args.seeds[0], args.table))
-  return 0 if len(rows) == sum(len(ROWS[k][2]) for k in keys) else 1
+  expected = sum(len(ROWS[k][2]) for k in keys)
+  return 0 if len([r for r in rows if r["metric"] not in ("region_sw", "global_sw")]) == expected else 1
 
 
 if __name__ == "__main__":

@@ -92,7 +92,7 @@ class BatchNorm(nn.Module):
     >>> y, new = bn.apply(v, x, train=True, momentum=0.0, mutable=['batch_stats'])
     >>> bool(jnp.allclose(new['batch_stats']['mean'], x.mean(0)))  # momentum 0: exactly this batch's statistics
     True
-    >>> y, same = bn.apply(new, x, train=True, frozen=True, mutable=['batch_stats'])
+    >>> y, same = bn.apply({**v, **new}, x, train=True, frozen=True, mutable=['batch_stats'])
     >>> bool(jnp.all(same['batch_stats']['mean'] == new['batch_stats']['mean']))  # frozen: left unchanged
     True
   """

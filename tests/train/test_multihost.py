@@ -74,9 +74,17 @@ def test_two_processes_match_one_process_with_four_devices(tmp_path):
   resumed = run_dir_at(one, 2, tmp_path / "resumed")
   _finish(_two_processes(["--config.num_steps=3", "--config.checkpoint_every=1"], resumed))
   (step_a, a), (step_b, b) = _restore(run_dir_at(one, 3, tmp_path / "one_3"), one), _restore(resumed, one)
+  _, before = _restore(run_dir_at(one, 2, tmp_path / "one_2"), one)
   assert step_a == step_b == 3
-  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
-    np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=2e-4, atol=2e-5)
+  # Leaf by leaf, the update that step 3 made agrees to 1% in norm. (Not element by element:
+  # gloo's all-reduce sums in another order than one process's psum, and Adam divides a near-zero
+  # gradient element by its own scale, so one such element can move by a few percent of the rate.)
+  for s, x, y in zip(*(map(np.asarray, jax.tree.leaves(t)) for t in (before, a, b))):
+    if not np.issubdtype(x.dtype, np.floating) or np.array_equal(x, s):
+      np.testing.assert_array_equal(y, x)
+      continue
+    step_one, step_two = (x - s).astype(np.float64), (y - s).astype(np.float64)
+    assert np.linalg.norm(step_two - step_one) <= 1e-2 * np.linalg.norm(step_one)
 
 
 @pytest.mark.slow
