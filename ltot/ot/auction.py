@@ -249,15 +249,19 @@ def _phase(cost, state, eps, switch: int, finite):
 
 
 @jax.jit(static_argnums=(1, 3))
-def _solve(cost, capacity, eps_final, switch):
+def _solve(cost, capacity, eps_final, switch, prices, eps_start):
+  """The auction on cost [N, m] from column ``prices`` [m] (zeros: a cold start), its first phase at
+  ``eps_start`` (None: the cost spread)."""
   n, m = cost.shape
   shift = jnp.min(cost, axis=1)
   cost = cost - shift[:, None]  # row shifts leave the argmin unchanged
   spread = jnp.maximum(jnp.max(cost), eps_final)
+  first = spread if eps_start is None else jnp.clip(eps_start, eps_final, spread)
   n_all = capacity * m
+  prices = jnp.where(jnp.isfinite(prices), prices, 0.0).astype(cost.dtype)
   state = _State(col=jnp.zeros(n_all, jnp.int32), owner=jnp.zeros((m, capacity), jnp.int32),
                  bid=jnp.zeros((m, capacity), cost.dtype), load=jnp.zeros(m, jnp.int32),
-                 floor=jnp.zeros(m, cost.dtype), eps=spread * _THETA)  # the first phase runs at the spread
+                 floor=_normalised(prices), eps=first * _THETA)  # the first phase runs at ``first``
   # A traced NaN/Inf (or prices that would overflow) never settles: skip and return -1 labels.
   finite = jnp.all(jnp.isfinite(cost)) & jnp.isfinite(spread * _THETA * n_all)
   integral = jnp.all(cost == jnp.round(cost))
@@ -324,7 +328,8 @@ def _use_host(solver: str, n: int, slots: int, platform: str) -> bool:
   return solver == "host"
 
 
-def transport(cost: jnp.ndarray, capacity: int, *, epsilon: float | None = None, solver: str = "auto") -> Transport:
+def transport(cost: jnp.ndarray, capacity: int, *, epsilon: float | None = None, solver: str = "auto",
+              prices: jnp.ndarray | None = None, start_epsilon: float | None = None) -> Transport:
   """Solves the Hitchcock problem on cost [..., N, m]: each row to one column, <= capacity rows per column.
 
   ``cost`` may carry leading batch dimensions (independent problems, solved together in one
@@ -335,6 +340,12 @@ def transport(cost: jnp.ndarray, capacity: int, *, epsilon: float | None = None,
   ``iterations`` are 0 and ``epsilon`` does not apply), or "auto": the host on accelerators for
   problems of at most ``HOST_MAX_ENTRIES`` (N x capacity * m) entries, where the auction is bound
   by the latency of its loop iterations, else the auction.
+
+  Warm start (the auction): ``prices`` [..., m] are initial column prices, e.g. the
+  ``column_price`` of the previous training step's solve, or ``-g`` of an ott-jax Sinkhorn
+  solution; ``start_epsilon`` is the increment of the first scaling phase (default: the cost
+  spread, as a cold start). The result is optimal from any start; good prices with a small
+  ``start_epsilon`` skip the early phases and most bids (``iterations`` says how many were run).
 
   Requires N <= capacity * m. ``epsilon`` is the final auction increment (the gap is at
   most capacity * m * epsilon); by default 1 / (capacity * m + 1) for integer costs,
@@ -356,7 +367,7 @@ def transport(cost: jnp.ndarray, capacity: int, *, epsilon: float | None = None,
   switch = _switch(m, capacity, jax.default_backend())
   on_host = _use_host(solver, n, capacity * m, jax.default_backend())
 
-  def solve(c):
+  def solve(c, p):
     if on_host:
       return Transport(*host.solve(c, capacity), jnp.int32(0))
     if m == 1:
@@ -365,8 +376,12 @@ def transport(cost: jnp.ndarray, capacity: int, *, epsilon: float | None = None,
                        jnp.where(ok, 0.0, jnp.nan).astype(c.dtype), ok, jnp.int32(0))
     floor = _resolution_epsilon(c, capacity * m)
     eps = floor if epsilon is None else jnp.maximum(jnp.asarray(epsilon, c.dtype), floor)
-    return Transport(*_solve(c, capacity, eps, switch))
-  return batched(solve, cost)
+    start = None if start_epsilon is None else jnp.asarray(start_epsilon, c.dtype)
+    return Transport(*_solve(c, capacity, eps, switch, p, start))
+  if prices is not None and jnp.shape(prices) != cost.shape[:-2] + (m,):
+    raise ValueError(f"prices must have shape {cost.shape[:-2] + (m,)} (one per column), got {jnp.shape(prices)}")
+  warm = jnp.zeros(cost.shape[:-2] + (m,), cost.dtype) if prices is None else jnp.asarray(prices, cost.dtype)
+  return batched(lambda c, p: solve(c, p), cost, warm)
 
 
 def assignment(cost: jnp.ndarray, *, solver: str = "auto") -> jnp.ndarray:
