@@ -42,6 +42,17 @@ a round uses grad f_k alone). Choices the paper leaves open, made here:
 - codes for the assignment come from a train-mode forward pass (BatchNorm statistics
   of the N points; the running statistics are only updated by the region steps).
 
+Remaining differences from the authors' setup that ltot knows of (the MNIST presets
+``twae_mnist.py:m100/m200/m400-*``, which follow the authors' optimiser and BatchNorm policy):
+- width: the conv nets at 1/16 of the paper's channels (the ``paper`` preset is full width);
+- budget: 6,000 region updates (60 rounds of N = 10,000, 10 epochs), a tenth of the ``paper``
+  preset's 100 epochs;
+- region priors: exact uniform samples of each region by default; the authors' assigned ball
+  samples are ``region_prior="assigned"``;
+- the reconstruction term is the per-pixel mean squared error (the paper leaves the
+  normalisation open; it sets lambda's strength);
+- scores: FID under ltot's MNIST LeNet features, so not comparable with the paper's Inception FIDs.
+
 Data parallelism: the N images are sharded; every device gathers them and all codes,
 computes the same assignment and prior samples, and takes an equal slice of each
 region's n points (n must be divisible by the device count); gradients and BatchNorm
