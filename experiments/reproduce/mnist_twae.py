@@ -129,7 +129,8 @@ def diagnose(runs_dir: str, seeds: list[int]) -> list[dict]:
   floor = _fit(sample_ball(jax.random.key(99), 10_000, 8), generators, key)
   rows = []
   for method, dataset in PARTS["m100"]:
-    have = [s for s in seeds if os.path.isdir(os.path.join(run_dir(runs_dir, method, dataset, s), "checkpoints"))]
+    have = [s for s in seeds if all(os.path.exists(os.path.join(run_dir(runs_dir, method, dataset, s), f))
+                                    for f in ("checkpoints", "metrics.json"))]  # finished runs only
     if not have:
       print(f"{method}: no checkpoints of seeds {seeds} in {runs_dir}; no diagnosis")
       continue
