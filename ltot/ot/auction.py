@@ -36,7 +36,8 @@ from ltot._reduce import min_argmin
 from ltot.ot import host
 from ltot.ot.hitchcock import batched, check_hitchcock
 
-__all__ = ["HOST_MAX_ENTRIES", "SOLVERS", "Transport", "assignment", "balanced_assignment", "kantorovich_potentials", "transport"]
+__all__ = ["HOST_MAX_ENTRIES", "SOLVERS", "Transport", "assignment", "balanced_assignment", "kantorovich_potentials",
+           "transport"]
 
 _THETA = 16.0
 _SWITCH_PER_COLUMN = 10  # see _switch
@@ -381,7 +382,7 @@ def transport(cost: jnp.ndarray, capacity: int, *, epsilon: float | None = None,
   if prices is not None and jnp.shape(prices) != cost.shape[:-2] + (m,):
     raise ValueError(f"prices must have shape {cost.shape[:-2] + (m,)} (one per column), got {jnp.shape(prices)}")
   warm = jnp.zeros(cost.shape[:-2] + (m,), cost.dtype) if prices is None else jnp.asarray(prices, cost.dtype)
-  return batched(lambda c, p: solve(c, p), cost, warm)
+  return batched(solve, cost, warm)
 
 
 def assignment(cost: jnp.ndarray, *, solver: str = "auto") -> jnp.ndarray:
