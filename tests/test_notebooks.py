@@ -79,7 +79,6 @@ def test_install_cell_is_the_same_everywhere_and_installs_from_a_url_or_a_path(t
   assert calls[0][-2:] == [repo, "jax[cuda13]>=0.10"]
   # The path form for real: pip builds and installs this clone (without its dependencies).
   import subprocess
-  import sys
   target = tmp_path / "site"
   subprocess.run(calls[0][:-1] + ["--no-deps", "--target", str(target)], check=True,
                  capture_output=True, timeout=600)
