@@ -84,20 +84,14 @@ def collect(runs_dir: str, keys: list[tuple[str, str]], seeds: list[int]) -> lis
   return rows
 
 
-def region_fit(workdir: str, generators, rng) -> tuple[float, float]:
+def region_fit(workdir: str, test: np.ndarray, generators, rng) -> tuple[float, float]:
   """(mean over the m regions of SW2^2 between the test codes LCM assigns to a region and uniform
-  samples of that region, SW2^2 between all 10,000 test codes and as many ball samples) of the
-  newest checkpoint of a run: the latent fit per region, which tessellation targets, and overall."""
-  import jax
+  samples of that region, SW2^2 between all test codes and as many ball samples) of the newest
+  checkpoint of a run, given the test images: the latent fit per region, which tessellation
+  targets, and overall."""
   import jax.numpy as jnp
-  from ltot import data, methods
-  from ltot.train import restore_run, root_keys
-  config = read_run_config(workdir)
-  method = methods.build(config, steps_per_epoch=1)
-  test = data.load("mnist", "test").images
-  _, state = restore_run(workdir, jax.eval_shape(method.init, root_keys(config.seed)["init"], {"x": test[:2]}))
-  codes = np.concatenate([np.asarray(jax.jit(method.encode)(state, test[i:i + 1000])) for i in range(0, len(test), 1000)])
-  return _fit(jnp.asarray(codes), generators, rng)
+  from ltot.methods.latent import load_autoencoder
+  return _fit(jnp.asarray(load_autoencoder(workdir).encode(test)), generators, rng)
 
 
 def _fit(codes, generators, rng) -> tuple[float, float]:
@@ -120,12 +114,13 @@ def diagnose(runs_dir: str, seeds: list[int]) -> list[dict]:
   """Rows region_sw and global_sw of the m100 rows from their runs' checkpoints (``runs_dir``); the
   floor (``reference_value``) is the same measure with uniform ball samples in place of the codes."""
   import jax
-  from ltot import methods
+  from ltot import data, methods
   from ltot.configs import load_file
+  from ltot.tessellation import sample_ball
   twae = methods.build(load_file(os.path.join(CONFIGS, "twae_mnist.py"), "m100-sw"), steps_per_epoch=1)
   generators = twae.init(jax.random.key(0), {"x": np.zeros((2, 28, 28, 1), np.uint8)}).generators  # the m100 CVT
   key = jax.random.key(1234)
-  from ltot.tessellation import sample_ball
+  test = data.load("mnist", "test").images
   floor = _fit(sample_ball(jax.random.key(99), 10_000, 8), generators, key)
   rows = []
   for method, dataset in PARTS["m100"]:
@@ -134,7 +129,7 @@ def diagnose(runs_dir: str, seeds: list[int]) -> list[dict]:
     if not have:
       print(f"{method}: no checkpoints of seeds {seeds} in {runs_dir}; no diagnosis")
       continue
-    fits = np.array([region_fit(run_dir(runs_dir, method, dataset, s), generators, key) for s in have])
+    fits = np.array([region_fit(run_dir(runs_dir, method, dataset, s), test, generators, key) for s in have])
     for j, metric in enumerate(("region_sw", "global_sw")):
       rows.append({"method": method, "dataset": dataset, "metric": metric, "value": float(fits[:, j].mean()),
                    "std": float(fits[:, j].std(ddof=1)) if len(have) > 1 else None, "seeds": len(have),

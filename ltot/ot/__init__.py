@@ -7,6 +7,7 @@ from ltot.ot.semidiscrete import (COSTS, AssignmentWindow, CTransform, OTSResult
                                   ots_update, pairwise_cost, semidiscrete_dual, semidiscrete_map, window_balanced,
                                   window_init, window_push)
 
-__all__ = ["COSTS", "HOST_MAX_ENTRIES", "SOLVERS", "AssignmentWindow", "CTransform", "OTSResult", "Transport", "assignment", "balanced_assignment",
+__all__ = ["COSTS", "HOST_MAX_ENTRIES", "SOLVERS", "AssignmentWindow", "CTransform", "OTSResult", "Transport",
+           "assignment", "balanced_assignment",
            "c_transform", "dual_gradient", "kantorovich_potentials", "lcm", "ots", "ots_update", "pairwise_cost",
            "semidiscrete_dual", "semidiscrete_map", "transport", "window_balanced", "window_init", "window_push"]
