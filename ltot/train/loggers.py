@@ -23,6 +23,8 @@ class TensorBoardLogger:
     >>> import os, tempfile
     >>> logdir = tempfile.mkdtemp()
     >>> log = TensorBoardLogger(logdir)
+    >>> os.listdir(logdir)  # nothing is written before the first metric
+    []
     >>> log(10, 'train', {'loss': 0.5})
     >>> log.close()
     >>> any(f.startswith('events.out.tfevents') for f in os.listdir(logdir))
@@ -30,17 +32,21 @@ class TensorBoardLogger:
   """
 
   def __init__(self, logdir: str):
-    from tensorboardX import SummaryWriter
-    os.makedirs(logdir, exist_ok=True)
-    self.writer = SummaryWriter(logdir)
+    self.logdir = logdir
+    self.writer = None  # opened by the first metric: a run refused before it logs leaves no file
 
   def __call__(self, step: int, split: str, values: Mapping[str, float]) -> None:
+    if self.writer is None:
+      from tensorboardX import SummaryWriter
+      os.makedirs(self.logdir, exist_ok=True)
+      self.writer = SummaryWriter(self.logdir)
     for name, value in values.items():
       self.writer.add_scalar(f"{split}/{name}", value, step)
     self.writer.flush()
 
   def close(self) -> None:
-    self.writer.close()
+    if self.writer is not None:
+      self.writer.close()
 
 
 class WandbLogger:
