@@ -7,6 +7,8 @@ import nbclient
 import nbformat
 import pytest
 
+from tests.conftest import COMPILE_FLAGS
+
 COLABS = os.path.join(os.path.dirname(__file__), "..", "colabs")
 # The parameters cell of each notebook, as the suite runs it ({tmp}: a fresh directory).
 SMALL = {
@@ -41,7 +43,7 @@ def test_every_notebook_is_run_and_stripped():
 def test_notebook_runs(name, monkeypatch, tmp_path):
   monkeypatch.setenv("MPLBACKEND", "Agg")
   # One CPU device, as on Colab.
-  monkeypatch.setenv("XLA_FLAGS", "")
+  monkeypatch.setenv("XLA_FLAGS", COMPILE_FLAGS)
   nb = _read(name)
   for cell in nb.cells:
     if "parameters" in cell.metadata.get("tags", []):

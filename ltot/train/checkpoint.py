@@ -67,12 +67,17 @@ def _digests(tree: Any) -> dict[str, str]:
 
 
 def _replicated() -> jax.sharding.Sharding:
-  return jax.sharding.NamedSharding(jax.sharding.Mesh(np.array(jax.devices()), ("all",)), jax.sharding.PartitionSpec())
+  """Replicated over each process's first device: one replica per process, so orbax writes each
+  array once, and on one process has no replicas to split the write over (it slices a replicated
+  array per replica, each slice an XLA program to compile: 56 of them, 3 s, in a 2-step run)."""
+  firsts = [min((d for d in jax.devices() if d.process_index == p), key=lambda d: d.id)
+            for p in range(jax.process_count())]
+  return jax.sharding.NamedSharding(jax.sharding.Mesh(np.array(firsts), ("all",)), jax.sharding.PartitionSpec())
 
 
 def _global(tree: Any) -> Any:
-  """Every leaf as one array replicated over all processes' devices: what orbax writes once on a
-  multi-host run (it refuses a process's own single-device copy), and the same on one process."""
+  """Every leaf as one array replicated over the processes: what orbax writes once on a multi-host
+  run (it refuses a process's own single-device copy), and the same on one process."""
   sharding = _replicated()
   return jax.tree.map(lambda x: jax.make_array_from_callback(np.shape(x), sharding, lambda i, v=np.asarray(x): v[i]),
                       tree)

@@ -108,4 +108,11 @@ def unreplicate(tree):
     >>> unreplicate(replicate(np.arange(2), jax.local_devices()[:1])).tolist()
     [0, 1]
   """
-  return jax.tree.map(lambda x: x.addressable_shards[0].data[0], tree)
+  return _first_copies(jax.tree.map(lambda x: x.addressable_shards[0].data, tree))
+
+
+@jax.jit
+def _first_copies(tree):
+  # one program for the whole tree: indexing leaf by leaf compiles an XLA slice (and a squeeze)
+  # per distinct leaf shape, about 4 s of a 2-step run's 20 on a 2-core CPU
+  return jax.tree.map(lambda x: x[0], tree)

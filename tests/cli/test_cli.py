@@ -9,12 +9,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.conftest import COMPILE_FLAGS
+
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "experiments", "configs", "wae_mmd_mnist.py")
 
 
 def ltot(*args, env=None):
   return subprocess.run([sys.executable, "-m", "ltot.cli", *args], capture_output=True, text=True,
-                        env={**os.environ, "XLA_FLAGS": "", **(env or {})}, timeout=600)
+                        env={**os.environ, "XLA_FLAGS": COMPILE_FLAGS, **(env or {})}, timeout=600)
 
 
 @pytest.mark.parametrize("override,message", [
@@ -162,7 +164,7 @@ def test_sigterm_checkpoints_and_exits_zero(tmp_path):
       [sys.executable, "-m", "ltot.cli", "train", f"--config={CONFIG}", "--config.num_steps=100000",
        "--config.log_every=5", "--config.checkpoint_every=100000", "--config.model.width=0.03125",
        f"--workdir={workdir}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-      env={**os.environ, "XLA_FLAGS": ""})
+      env={**os.environ, "XLA_FLAGS": COMPILE_FLAGS})
   deadline = time.time() + 300
   while time.time() < deadline and not (workdir / "metrics.jsonl").is_file():
     time.sleep(0.5)
@@ -193,7 +195,7 @@ def test_sigkill_then_rerun_resumes_bitwise(tmp_path):
   assert full.returncode == 0, full.stderr[-2000:]
   killed = tmp_path / "killed"
   proc = subprocess.Popen([sys.executable, "-m", "ltot.cli", "train", *args, f"--workdir={killed}"],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "XLA_FLAGS": ""})
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "XLA_FLAGS": COMPILE_FLAGS})
   deadline = time.time() + 300
   while time.time() < deadline and not (killed / "checkpoints" / "20").is_dir():
     time.sleep(0.05)

@@ -9,6 +9,7 @@ import ot
 import pytest
 
 from ltot import discrepancy as D
+from tests.conftest import COMPILE_FLAGS
 
 
 def _sw_numpy(x, y, theta, p):
@@ -153,6 +154,6 @@ def test_sort_last_axis_without_a_cpu_backend(monkeypatch, rng):
 
 @pytest.mark.parametrize("devices", [1, 2])
 def test_sort_last_axis_matches_xla_sort_values_grads_vmap_pmap(devices):
-  env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"}
+  env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices} {COMPILE_FLAGS}"}
   r = subprocess.run([sys.executable, "-c", _SORT_CHECK], env=env, capture_output=True, text=True, timeout=300)
   assert r.returncode == 0, r.stderr[-3000:]

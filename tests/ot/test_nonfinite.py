@@ -9,6 +9,8 @@ import subprocess
 import sys
 import textwrap
 
+from tests.conftest import COMPILE_FLAGS
+
 CHECK = textwrap.dedent("""
     import jax, jax.numpy as jnp, numpy as np
     from ltot import ot
@@ -38,5 +40,5 @@ CHECK = textwrap.dedent("""
 
 def test_jitted_solvers_on_nonfinite_costs_return_the_failure_flag_and_never_hang():
   r = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=300,
-                     env={**os.environ, "XLA_FLAGS": ""})
+                     env={**os.environ, "XLA_FLAGS": COMPILE_FLAGS})
   assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-3000:]

@@ -13,6 +13,7 @@ import time
 import numpy as np
 import pytest
 
+from tests.conftest import COMPILE_FLAGS
 from tests.train.test_engine import assert_same_step, run_dir_at
 
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "experiments", "configs", "wae_mmd_mnist.py")
@@ -31,7 +32,7 @@ def _start(args, workdir, devices, process_id=None, port=None):
                                         f"--process_id={process_id}"]
   return subprocess.Popen([sys.executable, "-m", "ltot.cli", "train", *ARGS, *args, f"--workdir={workdir}", *host],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          env={**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"})
+                          env={**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices} {COMPILE_FLAGS}"})
 
 
 def _two_processes(args, workdir):
@@ -100,5 +101,5 @@ def test_sigterm_to_one_process_stops_both_at_one_checkpoint(tmp_path):
 ])
 def test_incomplete_multihost_flags(tmp_path, flags, message):
   r = subprocess.run([sys.executable, "-m", "ltot.cli", "train", *ARGS, f"--workdir={tmp_path}", *flags],
-                     capture_output=True, text=True, env={**os.environ, "XLA_FLAGS": ""}, timeout=300)
+                     capture_output=True, text=True, env={**os.environ, "XLA_FLAGS": COMPILE_FLAGS}, timeout=300)
   assert r.returncode == 2 and message in r.stderr, r.stderr[-2000:]
