@@ -7,9 +7,8 @@ import shutil
 import tempfile
 
 # Four CPU devices for the data-parallel tests; 1-device runs select devices[:1]. The suite's
-# programs are small and run a few steps, so compiling them is most of its time: LLVM's
-# optimisation level 0 compiles a 2-step WAE run's programs in 6.3 s instead of 11.6 s, and ran
-# tests/ot, tessellation and discrepancy in 293 s instead of 359 s on the 2-core CPU.
+# programs are small and run a few steps, so compiling them is most of its time, and LLVM's
+# optimisation level 0 compiles them in about half the time (experiments/results/test_suite.md).
 # Subprocesses that set their own XLA_FLAGS keep COMPILE_FLAGS in them.
 COMPILE_FLAGS = "--xla_backend_optimization_level=0"
 os.environ.setdefault("XLA_FLAGS", f"--xla_force_host_platform_device_count=4 {COMPILE_FLAGS}")
@@ -17,7 +16,7 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 # One persistent compilation cache for the session, shared with the `ltot` subprocesses the CLI
 # tests start (they inherit the environment): many tests compile the same programs, and XLA's
-# CPU compiler is a large part of the suite's time (the SIGKILL test's three runs: 160 s -> 96 s).
+# CPU compiler is a large part of the suite's time.
 # Every program is cached, however quick to compile; the folder goes when the session ends.
 if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
   os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="ltot-tests-jax-cache-")
@@ -25,6 +24,7 @@ if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
   os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
   os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 
+import ml_collections  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
@@ -55,3 +55,46 @@ def _release_compiled_programs():
   yield
   import jax
   jax.clear_caches()
+
+
+def tiny_config(**overrides):
+  """A small MNIST config (1/32 width, batch 16, every family's section) that tests override by flattened key."""
+  c = ml_collections.ConfigDict(dict(
+      method="wae", dataset="mnist", seed=0, num_devices=1, batch_size=16, num_steps=4, log_every=1,
+      eval_every=0, num_eval_examples=64, checkpoint_every=2, max_checkpoints=5,
+      model=dict(arch="mnist_conv", latent_dim=8, width=1 / 32),
+      optim=dict(lr=1e-3, b1=0.5, b2=0.999, decay_epochs=((30, 0.5),)),
+      wae=dict(penalty="mmd", lam=10.0, kernel="imq", kernel_scales=(1.0,), prior_var=1.0, recon_weight=1.0,
+               prior="gaussian", penalty_options={}, disc_lr=5e-4, disc_hidden=(16, 16)),
+      vae=dict(likelihood="bernoulli", decoder_var=1.0, beta=1.0),
+      twae=dict(tessellation="cvt", num_regions=2, tessellation_seed=0, cvt_samples=200, cvt_iters=3, penalty="sw",
+                penalty_options={"num_projections": 20}, lam=1.0, assign="lcm", alpha=0.0, recon_weight=1.0,
+                bn_policy="train", region_prior="exact")))
+  c.update_from_flattened_dict(overrides)
+  return c
+
+
+
+def run_dir_at(run, step, workdir):
+  """A new run directory holding only checkpoint ``step`` of ``run`` (none for step 0): a run there resumes from it."""
+  os.makedirs(workdir / "checkpoints")
+  if step:
+    shutil.copytree(run / "checkpoints" / str(step), workdir / "checkpoints" / str(step))
+  return workdir
+
+
+def assert_same_step(before, expected, actual):
+  """Leaf by leaf, the step from ``before`` to ``actual`` is the one to ``expected``: unchanged and
+  non-float leaves exactly, moved float leaves to 1% of the step's norm.
+
+  Not element by element: a data-parallel sum groups its terms in another order than one device's,
+  and Adam divides a near-zero gradient element by its own scale, so one such element can move by
+  a few percent of the learning rate (measured: 1 of 8,192 weights of WAE-GAN's first conv layer,
+  6e-4 apart at step 1). A wrong reduction (a sum for a mean, a missing psum) moves every leaf.
+  """
+  for s, x, y in zip(*(map(np.asarray, leaves) for leaves in (before, expected, actual))):
+    if not np.issubdtype(x.dtype, np.floating) or np.array_equal(x, s):
+      np.testing.assert_array_equal(y, x)
+      continue
+    step_expected, step_actual = (x - s).astype(np.float64), (y - s).astype(np.float64)
+    assert np.linalg.norm(step_actual - step_expected) <= 1e-2 * np.linalg.norm(step_expected)

@@ -24,7 +24,7 @@ class TrainState(train_state.TrainState):
   @classmethod
   def create(cls, *, apply_fn, params, tx, **kwargs):
     """flax's ``create``, the optimiser state built by one compiled program: optax's init makes
-    each moment eagerly, an XLA program per leaf shape (16 of them, 0.8 s, for a WAE on a 2-core CPU)."""
+    each moment eagerly, an XLA program per leaf shape."""
     return cls(step=0, apply_fn=apply_fn, params=params, tx=tx, opt_state=jax.jit(tx.init)(params), **kwargs)
 
 

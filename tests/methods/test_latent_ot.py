@@ -9,7 +9,7 @@ from scipy.optimize import linear_sum_assignment
 from ltot import data, methods, train
 from ltot.methods.latent import load_autoencoder
 from ltot.metrics import wasserstein
-from tests.train.test_engine import tiny_config
+from tests.conftest import tiny_config
 
 
 def toy_config(method, **overrides):

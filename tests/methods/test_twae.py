@@ -5,7 +5,7 @@ import pytest
 from ltot import methods
 from ltot.methods.twae import make_generators, regularized_gradient
 from ltot.ot import lcm
-from tests.train.test_engine import tiny_config
+from tests.conftest import tiny_config
 
 
 def _method(**overrides):

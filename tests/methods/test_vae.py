@@ -5,7 +5,7 @@ import pytest
 
 from ltot import methods
 from ltot.train import AXIS
-from tests.train.test_engine import tiny_config
+from tests.conftest import tiny_config
 
 
 def test_vae_negative_elbo_by_hand(mnist):

@@ -5,7 +5,7 @@ import pytest
 
 from ltot import discrepancy, methods
 from ltot.train import AXIS
-from tests.train.test_engine import tiny_config
+from tests.conftest import tiny_config
 
 
 def test_wae_mmd_loss_by_hand(mnist):

@@ -1,31 +1,14 @@
 import dataclasses
 import json
 import os
-import shutil
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import pytest
 
 from ltot import methods, train
-
-
-def tiny_config(**overrides):
-  c = ml_collections.ConfigDict(dict(
-      method="wae", dataset="mnist", seed=0, num_devices=1, batch_size=16, num_steps=4, log_every=1,
-      eval_every=0, num_eval_examples=64, checkpoint_every=2, max_checkpoints=5,
-      model=dict(arch="mnist_conv", latent_dim=8, width=1 / 32),
-      optim=dict(lr=1e-3, b1=0.5, b2=0.999, decay_epochs=((30, 0.5),)),
-      wae=dict(penalty="mmd", lam=10.0, kernel="imq", kernel_scales=(1.0,), prior_var=1.0, recon_weight=1.0,
-               prior="gaussian", penalty_options={}, disc_lr=5e-4, disc_hidden=(16, 16)),
-      vae=dict(likelihood="bernoulli", decoder_var=1.0, beta=1.0),
-      twae=dict(tessellation="cvt", num_regions=2, tessellation_seed=0, cvt_samples=200, cvt_iters=3, penalty="sw",
-                penalty_options={"num_projections": 20}, lam=1.0, assign="lcm", alpha=0.0, recon_weight=1.0,
-                bn_policy="train", region_prior="exact")))
-  c.update_from_flattened_dict(overrides)
-  return c
+from tests.conftest import assert_same_step, run_dir_at, tiny_config
 
 
 @pytest.fixture(scope="module")
@@ -84,31 +67,6 @@ def test_one_device_equals_four_devices(images, tmp_path, overrides):
     assert not np.allclose(_leaves(expected)[0], _leaves(before)[0])  # training moved the weights
     assert_same_step(_leaves(before), _leaves(expected), _leaves(four))
   assert one.step == 3
-
-
-def assert_same_step(before, expected, actual):
-  """Leaf by leaf, the step from ``before`` to ``actual`` is the one to ``expected``: unchanged and
-  non-float leaves exactly, moved float leaves to 1% of the step's norm.
-
-  Not element by element: a data-parallel sum groups its terms in another order than one device's,
-  and Adam divides a near-zero gradient element by its own scale, so one such element can move by
-  a few percent of the learning rate (measured: 1 of 8,192 weights of WAE-GAN's first conv layer,
-  6e-4 apart at step 1). A wrong reduction (a sum for a mean, a missing psum) moves every leaf.
-  """
-  for s, x, y in zip(*(map(np.asarray, leaves) for leaves in (before, expected, actual))):
-    if not np.issubdtype(x.dtype, np.floating) or np.array_equal(x, s):
-      np.testing.assert_array_equal(y, x)
-      continue
-    step_expected, step_actual = (x - s).astype(np.float64), (y - s).astype(np.float64)
-    assert np.linalg.norm(step_actual - step_expected) <= 1e-2 * np.linalg.norm(step_expected)
-
-
-def run_dir_at(run, step, workdir):
-  """A new run directory holding only checkpoint ``step`` of ``run`` (none for step 0): a run there resumes from it."""
-  os.makedirs(workdir / "checkpoints")
-  if step:
-    shutil.copytree(run / "checkpoints" / str(step), workdir / "checkpoints" / str(step))
-  return workdir
 
 
 def initial_state(config, images):

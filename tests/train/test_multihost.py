@@ -13,8 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.conftest import COMPILE_FLAGS
-from tests.train.test_engine import assert_same_step, run_dir_at
+from tests.conftest import COMPILE_FLAGS, assert_same_step, run_dir_at
 
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "experiments", "configs", "wae_mmd_mnist.py")
 ARGS = [f"--config={CONFIG}", "--config.model.width=0.03125", "--config.num_fid_samples=0", "--config.eval_every=0",
