@@ -315,8 +315,8 @@ def _resolution_epsilon(cost: jnp.ndarray, n_all: int) -> jnp.ndarray:
 
 
 # Cost entries (N x capacity * m, the host solver's square size) up to which ``solver="auto"`` solves
-# on the host on an accelerator: on an H100 the auction took 0.29 s at n = 1024 against POT's 0.15 s
-# on the host, and 1.18 s against 4.05 s at n = 4096 (README, Benchmarks); on CPUs never.
+# on the host on an accelerator, never on CPUs: the H100 rows of the README's benchmarks table
+# (auction against POT on the host at n = 1024 and 4096) put the crossing between those sizes.
 HOST_MAX_ENTRIES = 1024 * 1024
 SOLVERS = ("auto", "auction", "host")
 
