@@ -74,7 +74,6 @@ def tiny_config(**overrides):
   return c
 
 
-
 def run_dir_at(run, step, workdir):
   """A new run directory holding only checkpoint ``step`` of ``run`` (none for step 0): a run there resumes from it."""
   os.makedirs(workdir / "checkpoints")

@@ -70,8 +70,7 @@ def _replicated() -> jax.sharding.Sharding:
   """Replicated over each process's first device: one replica per process, so orbax writes each
   array once, and on one process has no replicas to split the write over (it slices a replicated
   array per replica, and each slice is an XLA program to compile)."""
-  firsts = [min((d for d in jax.devices() if d.process_index == p), key=lambda d: d.id)
-            for p in range(jax.process_count())]
+  firsts = [jax.local_devices(process_index=p)[0] for p in range(jax.process_count())]
   return jax.sharding.NamedSharding(jax.sharding.Mesh(np.array(firsts), ("all",)), jax.sharding.PartitionSpec())
 
 

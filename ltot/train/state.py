@@ -24,7 +24,8 @@ class TrainState(train_state.TrainState):
   @classmethod
   def create(cls, *, apply_fn, params, tx, **kwargs):
     """flax's ``create``, the optimiser state built by one compiled program: optax's init makes
-    each moment eagerly, an XLA program per leaf shape."""
+    each moment eagerly, an XLA program per leaf shape. (flax's special case of fp8
+    ``OVERWRITE_WITH_GRADIENT`` params is left out: no ltot model has them.)"""
     return cls(step=0, apply_fn=apply_fn, params=params, tx=tx, opt_state=jax.jit(tx.init)(params), **kwargs)
 
 
