@@ -19,7 +19,8 @@ from ltot.data import sources
 from ltot.data.toy import TOY_SETS, toy_split
 from ltot.data.user import is_user_dataset, load_user
 
-__all__ = ["ImageData", "DATASETS", "load", "load_split", "is_dataset", "center_crop_resize", "default_data_dir"]
+__all__ = ["ImageData", "DATASETS", "load", "load_split", "is_dataset", "is_image_dataset", "center_crop_resize",
+           "default_data_dir"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,6 +176,16 @@ def is_dataset(name: str) -> bool:
     (True, True, True, False)
   """
   return name in DATASETS or name in TOY_SETS or is_user_dataset(name)
+
+
+def is_image_dataset(name: str) -> bool:
+  """Whether ``name`` is a dataset of images: one of ``DATASETS`` or the user's own (not a 2-D toy set).
+
+  Example:
+    >>> is_image_dataset('mnist'), is_image_dataset('npy:/data/x'), is_image_dataset('moons')
+    (True, True, False)
+  """
+  return name in DATASETS or is_user_dataset(name)
 
 
 def load_split(config, split: str) -> ImageData:

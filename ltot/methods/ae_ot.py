@@ -122,6 +122,6 @@ def from_config(config, steps_per_epoch: int) -> AEOT:
   """
   del steps_per_epoch  # constant learning rate (the paper's)
   a = config.ae_ot
-  ae, code_dim = first_stage(a)
+  ae, code_dim = first_stage(config, "ae_ot")
   return AEOT(net=MLP(tuple(a.hidden), 1, a.activation), tx=optax.adam(a.lr, a.b1, a.b2), noise_dim=code_dim,
               code_dim=code_dim, noise="gaussian", autoencoder=ae, lam=a.lam)

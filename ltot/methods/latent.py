@@ -24,6 +24,7 @@ import optax
 from ltot import discrepancy
 from ltot._checks import check_points
 from ltot.data.pipeline import to_unit_float
+from ltot.data.datasets import is_image_dataset
 from ltot.methods.autoencoder import AutoencoderMethod
 from ltot.nn import init_variables
 from ltot.train.method import Method
@@ -92,12 +93,22 @@ def load_autoencoder(workdir: str) -> FrozenAutoencoder:
   return FrozenAutoencoder(method, state)
 
 
-def first_stage(section) -> tuple[FrozenAutoencoder | None, int]:
-  """(frozen autoencoder, code dimension) of a method's config section: the run directory in
-  ``section.autoencoder`` and its latent dimension, or (None, ``section.code_dim``) for points."""
+def first_stage(config, name: str) -> tuple[FrozenAutoencoder | None, int]:
+  """(frozen autoencoder, code dimension) of the run config's section ``name``: the run directory
+  in ``config[name].autoencoder`` and its latent dimension, or (None, ``config[name].code_dim``) for
+  points.
+
+  Raises:
+    ValueError: no autoencoder is given, but the dataset holds images (they need one to be encoded).
+  """
+  section = config[name]
   if section.get("autoencoder"):
     ae = load_autoencoder(section.autoencoder)
     return ae, ae.latent_dim
+  if is_image_dataset(config.dataset):
+    raise ValueError(f"{name}.autoencoder is empty, but dataset {config.dataset!r} holds images: train an "
+                     f"autoencoder first (e.g. experiments/configs/autoencoder_mnist.py:ae-mnist) and pass its "
+                     f"run directory as --config.{name}.autoencoder=RUN_DIR")
   return None, section.code_dim
 
 

@@ -154,7 +154,7 @@ def from_config(config, steps_per_epoch: int) -> LatentMap:
   g = config.ot_gen
   if g.variant not in VARIANTS:
     raise ValueError(f"ot_gen.variant must be one of {VARIANTS}, got {g.variant!r}")
-  ae, code_dim = first_stage(g)
+  ae, code_dim = first_stage(config, "ot_gen")
   noise_dim = g.get("noise_dim") or code_dim
   kwargs: dict[str, Any] = dict(net=MLP(tuple(g.hidden), code_dim, g.activation), tx=optax.adam(g.lr, g.b1, g.b2),
                                 noise_dim=noise_dim, code_dim=code_dim, noise=g.noise, autoencoder=ae)

@@ -14,7 +14,7 @@ from tests.conftest import tiny_config
 
 def toy_config(method, **overrides):
   c = ml_collections.ConfigDict(dict(
-      method=method, dataset="mnist", seed=0, num_devices=1, batch_size=32, num_steps=3, log_every=1,
+      method=method, dataset="moons", seed=0, num_devices=1, batch_size=32, num_steps=3, log_every=1,
       eval_every=0, num_eval_examples=64, checkpoint_every=100, max_checkpoints=2,
       ot_gen=dict(variant="otgen", lam=0.5, noise="uniform", noise_dim=2, code_dim=2, hidden=(32, 32),
                   activation="leaky_relu", lr=1e-3, b1=0.9, b2=0.999, autoencoder="", num_pairs=0),
@@ -102,7 +102,7 @@ def autoencoder_run(mnist, tmp_path_factory):
 
 @pytest.mark.parametrize("method", ["ot_gen", "ae_ot"])
 def test_on_a_frozen_autoencoder(mnist, tmp_path, autoencoder_run, method):
-  config = toy_config(method, **{f"{method}.autoencoder": autoencoder_run, "batch_size": 16, "num_steps": 2})
+  config = toy_config(method, dataset="mnist", batch_size=16, num_steps=2, **{f"{method}.autoencoder": autoencoder_run})
   m = methods.build(config, 1)
   images = mnist["train"].images[:64]
   codes = m.training_data(jax.random.key(0), {"x": images})["x"]
@@ -132,3 +132,10 @@ def test_load_autoencoder_errors(tmp_path, autoencoder_run):
   with pytest.raises(ValueError, match="code_dim=3 but the autoencoder's latent dimension is 2"):
     from ltot.methods.ot_gen import OTGen
     OTGen(net=None, tx=None, noise_dim=3, code_dim=3, autoencoder=load_autoencoder(autoencoder_run))
+
+
+@pytest.mark.parametrize("method", ["ot_gen", "ae_ot"])
+def test_an_image_dataset_without_a_first_stage_is_refused(method):
+  config = toy_config(method, dataset="mnist")
+  with pytest.raises(ValueError, match=f"{method}.autoencoder is empty, but dataset 'mnist' holds images"):
+    methods.build(config, 1)
