@@ -169,6 +169,7 @@ def _second_stage(config, request):
       config[section].autoencoder = request.getfixturevalue("first_stages")[config.dataset]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,preset", API_CASES)
 def test_config_trains_and_checkpoints(name, preset, mnist, tmp_path, request):
   config = _shrunk(name, preset)
@@ -183,6 +184,7 @@ def test_config_trains_and_checkpoints(name, preset, mnist, tmp_path, request):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,preset", CLI_CASES)
 def test_config_trains_evaluates_and_samples_through_the_cli(name, preset, tmp_path, request, small_datasets):
   """The user's path: ``ltot train`` of the shipped preset (shrunk by --config overrides, its image

@@ -9,6 +9,8 @@ import pytest
 
 from ltot import cli
 
+pytestmark = pytest.mark.slow  # every test trains through the CLI; test_cli's fast tests cover its usage errors
+
 CONFIGS = os.path.join(os.path.dirname(__file__), "..", "..", "experiments", "configs")
 TINY = ["--config.model.width=0.03125", "--config.num_fid_samples=0", "--config.eval_every=0",
         "--config.log_every=2", "--config.checkpoint_every=2", "--config.max_checkpoints=5", "--config.num_devices=1"]

@@ -32,8 +32,9 @@ def _train(config, arrays, workdir):
   return train.train(methods.build(config, 1), arrays, config, str(workdir), progress=False)
 
 
-@pytest.mark.parametrize("method,overrides", [("ot_gen", {}), ("ot_gen", {"ot_gen.variant": "ottrans"}),
-                                              ("ae_ot", {})])
+@pytest.mark.parametrize("method,overrides", [("ot_gen", {}), *(pytest.param(*case, marks=pytest.mark.slow)
+                                                                for case in (("ot_gen", {"ot_gen.variant": "ottrans"}),
+                                                                             ("ae_ot", {})))])
 def test_one_device_equals_four_devices(tmp_path, method, overrides):
   one = _train(toy_config(method, **overrides), _points(), tmp_path / "one").state
   four = _train(toy_config(method, num_devices=4, **overrides), _points(), tmp_path / "four").state

@@ -91,7 +91,7 @@ AUTHORS = {"ots_fit.stop_window": 3, "ots_fit.stop_bins": 8, "ots_fit.stop_range
            "ots_fit.fit_pairs": "stored", "ots_fit.psi_optimizer": "adam", "ots_fit.psi_lr": 0.01}
 
 
-@pytest.mark.parametrize("extra", [{}, AUTHORS])
+@pytest.mark.parametrize("extra", [{}, pytest.param(AUTHORS, marks=pytest.mark.slow)])
 def test_one_device_equals_four_devices(tmp_path, extra):
   # Phase switches, a subsample stage and FIT steps, on 1 and on 4 devices; with the authors' window
   # stop and stored-pair FIT too (the targets come from every device's share of the dataset).

@@ -41,9 +41,10 @@ TWAE_FROZEN = {**TWAE, "twae.bn_policy": "frozen_after_first_round", "twae.regio
 TWAE_ROUND = {**TWAE_R, "twae.bn_policy": "round_statistics"}
 
 
-@pytest.mark.parametrize("overrides", [{}, {"method": "vae"}, {"wae.penalty": "gan"},
-                                       {"wae.penalty": "sw", "wae.prior": "ball"}, TWAE, TWAE_R, TWAE_FROZEN,
-                                       TWAE_ROUND])
+# The fast tier (-m "not slow") keeps WAE-MMD and one TWAE round; the rest run in the full suite.
+@pytest.mark.parametrize("overrides", [{}, TWAE, *(pytest.param(o, marks=pytest.mark.slow) for o in (
+    {"method": "vae"}, {"wae.penalty": "gan"}, {"wae.penalty": "sw", "wae.prior": "ball"}, TWAE_R, TWAE_FROZEN,
+    TWAE_ROUND))])
 def test_one_device_equals_four_devices(images, tmp_path, overrides):
   """One 4-device step equals the 1-device step from the same state: from init, and from the
   1-device run's step-2 checkpoint (Adam moments, BN statistics and TWAE's state under way).
