@@ -1,5 +1,5 @@
 """Time per OTS iteration and per FIT iteration of OTS/FIT on real MNIST (N = 60,000, l1 cost),
-with the training loop's pmapped step on one device.
+with the training loop's step on one device (``map_step``).
 
   python -m experiments.benchmarks.ots_fit_step [--generator mnist_mlp] [--steps 10] [--cost l1]
 
@@ -22,8 +22,7 @@ import jax.numpy as jnp
 from experiments.reproduce.ots_fit import load_config
 from experiments.results_io import write_table
 from ltot import data, methods
-from ltot.train.parallel import place_strided, replicate
-from ltot.train.parallel import AXIS
+from ltot.train.parallel import map_step, place_strided, replicate
 
 PAPER_MS = 11.08  # Table 3: "Ours", ms per iteration on MNIST, on a GPU
 
@@ -44,7 +43,7 @@ def main(argv=None) -> int:
   device = jax.local_devices()[:1]
   batch = place_strided(arrays, device)
   state = method.init(jax.random.key(1), arrays)
-  step = jax.pmap(method.train_step, axis_name=AXIS, devices=device, in_axes=(0, 0, None), donate_argnums=(0,))
+  step = map_step(method.train_step, device)  # the training loop's program
   rows = []
   for phase, in_ots in (("ots", True), ("fit", False)):
     rstate = replicate(state.replace(in_ots=jnp.array(in_ots)), device)

@@ -7,7 +7,8 @@ gradient and BatchNorm reductions are then identities) on the same real MNIST ba
 loop's input pipeline, from the same initial state. They alternate in ``--rounds`` rounds of
 ``--steps`` steps after 2 warm-up steps; a row reports the median steps/s of each (value: jit of
 vmap, reference: pmap) and whether the two states agree bitwise after the first round. pmap is
-what ``ltot.train.train`` runs today; jit of vmap is the candidate for one device on one process.
+what ``ltot.train.train`` ran on one device until 2026-12-03; since then it runs the jit of vmap
+there (``ltot.train.parallel.map_step``).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """One TWAE round: encode N images, assign them to m regions (LCM), then m region updates of
-n = N / m images, timed with the training loop's pmapped step.
+n = N / m images, timed with the training loop's step (``map_step``).
 
   python -m experiments.benchmarks.twae_round [--preset a-sw] [--rounds 3] [--width 1.0]
   python -m experiments.benchmarks.twae_round --config twae_mnist.py --preset paper-sw --torch
@@ -28,8 +28,7 @@ import numpy as np
 from experiments.reproduce._runs import load_config
 from experiments.results_io import write_table
 from ltot import data, methods
-from ltot.train.parallel import replicate
-from ltot.train.parallel import AXIS
+from ltot.train.parallel import map_step, replicate
 
 PAPER_ROUND_SECONDS = {"a": 39.30, "b": 6.75}  # TWAE Table 1, BP on a GPU, N = 10000, m = 100
 
@@ -85,7 +84,7 @@ def main(argv=None) -> int:
     images = np.random.default_rng(0).integers(0, 256, (n_total, 64, 64, 3), dtype=np.uint8)
   device = jax.local_devices()[:1]
   state = replicate(method.init(jax.random.PRNGKey(0), {"x": images[:8]}), device)
-  step = jax.pmap(method.train_step, axis_name=AXIS, devices=device, in_axes=(0, 0, None), donate_argnums=(0,))
+  step = map_step(method.train_step, device)  # the training loop's program
   batch = {"x": jax.device_put(images[None])}
 
   def ltot_round(r):

@@ -9,7 +9,7 @@ FC 7x7x1024 -> ConvT512-256 (4x4, stride 2) -> ConvT1, sigmoid) on real MNIST ba
 100 with the IMQ kernel (C = 2 d, one scale), lambda = 10 and Adam(1e-3, betas 0.5, 0.999).
 The two models must have the same number of parameters or the script stops.
 
-ltot's step is the training loop's pmapped ``train_step`` fed by its input pipeline
+ltot's step is the training loop's ``train_step`` (``map_step``) fed by its input pipeline
 (uint8 batch -> device -> float). pythae's is what its trainer does per batch:
 ``model({"data": x})``, ``loss.backward()``, ``optimizer.step()``, on float tensors
 already in memory (its DataLoader is left out, in pythae's favour). The two alternate in
@@ -35,8 +35,7 @@ from experiments.reproduce._runs import load_config
 from experiments.results_io import write_table
 from ltot import data, methods
 from ltot.data.pipeline import Batches
-from ltot.train.parallel import replicate
-from ltot.train.parallel import AXIS
+from ltot.train.parallel import map_step, replicate
 
 
 def pythae_model(widths: tuple[int, ...], latent_dim: int, lam: float):
@@ -98,7 +97,7 @@ def main(argv=None) -> int:
   device = jax.local_devices()[:1]
   batches = Batches({"x": images}, config.batch_size, seed=0, num_devices=1)
   state = replicate(method.init(jax.random.key(0), {"x": images[:2]}), device)
-  step = jax.pmap(method.train_step, axis_name=AXIS, devices=device, in_axes=(0, 0, None), donate_argnums=(0,))
+  step = map_step(method.train_step, device)  # the training loop's program
   n_ltot = sum(x.size for x in jax.tree.leaves(state.params)) // len(device)
 
   from experiments.benchmarks.torch_mnist import widths_for

@@ -21,7 +21,7 @@ from ltot.data.pipeline import Batches, DataError, check_arrays
 from ltot.train.checkpoint import Checkpointer, write_run_config
 from ltot.train.loggers import Callback
 from ltot.train.method import Method
-from ltot.train.parallel import AXIS, place_strided, replicate, unreplicate
+from ltot.train.parallel import AXIS, map_step, place_strided, replicate, unreplicate
 
 __all__ = ["train", "evaluate", "TrainResult", "root_keys", "NONFINITE"]
 
@@ -234,9 +234,9 @@ def train(method: Method, train_data: np.ndarray | Mapping[str, np.ndarray], con
     _truncate_log(log_path, start)
 
   per_batch = method.updates_per_batch  # steps that reuse one batch (TWAE: a round)
-  # pmap given devices reduces over those alone; with several processes it must span all of them.
-  p_step = jax.pmap(_skipping_nonfinite(method.train_step) if skip else method.train_step, axis_name=AXIS,
-                    devices=None if multihost else devices, in_axes=(0, 0, None), donate_argnums=(0,))
+  # with several processes the step reduces over all of their devices, else over ``devices`` alone
+  p_step = map_step(_skipping_nonfinite(method.train_step) if skip else method.train_step, devices,
+                    all_processes=multihost)
   rstate = replicate(state, devices)
   preempted = False
   with _Preemption() as preemption, open(log_path, "a") as log, tqdm.tqdm(

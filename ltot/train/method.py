@@ -17,8 +17,9 @@ class Method:
 
   Every method subclasses it (as a frozen dataclass) and implements ``init``, ``train_step``,
   ``sample``, ``sample_with_source``, ``reconstruct`` and ``evaluate``; the engine and the
-  report use nothing else. ``train_step`` runs under ``jax.pmap(axis_name=AXIS)``: ``batch``
-  is this device's shard, ``rng`` is the same key on every device, and the step must
+  report use nothing else. ``train_step`` runs mapped over the device axis ``AXIS``
+  (``ltot.train.parallel.map_step``): ``batch`` is this device's shard, ``rng`` is the same key
+  on every device, and the step must
   reduce whatever depends on the whole batch over ``AXIS`` so that N devices give the
   1-device result.
 

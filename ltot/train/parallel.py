@@ -1,8 +1,9 @@
 """Data parallelism: the pmap axis and the helpers every method's step and the loop share.
 
-A step runs under ``jax.pmap(axis_name=AXIS)`` on K devices (of all processes); each device holds
-an equal share of the global batch. ``gather``, ``local_rows`` and ``device_share`` move between a
-device's share and the whole batch inside a step, so that N devices compute the 1-device step;
+A step runs mapped over the device axis AXIS (``map_step``: ``jax.pmap`` on K devices of all
+processes, a jit of a vmap on one device); each device holds an equal share of the global batch.
+``gather``, ``local_rows`` and ``device_share`` move between a device's share and the whole batch
+inside a step, so that N devices compute the 1-device step;
 ``replicate`` / ``unreplicate`` and ``place_strided`` put states and datasets on the devices.
 """
 
@@ -14,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["AXIS", "local_rows", "device_share", "gather", "replicate", "unreplicate", "place_strided"]
+__all__ = ["AXIS", "local_rows", "device_share", "gather", "replicate", "unreplicate", "place_strided", "map_step"]
 
 AXIS = "devices"  # the pmap axis name: methods reduce gradients and BatchNorm statistics over it
 
@@ -60,6 +61,29 @@ def gather(x: jnp.ndarray) -> jnp.ndarray:
     [0, 1, 2, 3, 4, 5]
   """
   return jax.lax.all_gather(x, AXIS, tiled=True)
+
+
+def map_step(step: Callable, devices, *, all_processes: bool = False, donate_state: bool = True) -> Callable:
+  """``step(state, batch, rng)`` mapped over the leading device axis (named AXIS) of its state and batch.
+
+  On several devices (or ``all_processes``: every process's devices) it is ``jax.pmap`` over them,
+  with the same ``rng`` for all. On one device of one process it is ``jax.jit`` of a ``jax.vmap``
+  over the axis of size 1, whose reductions are then identities: the same step, which XLA's CPU
+  backend runs up to 1.6x faster than pmap for dense layers (benchmarks row
+  ``step_jit_vmap_vs_pmap``); the rounding differs from pmap's.
+
+  Example:
+    >>> import jax, jax.numpy as jnp
+    >>> step = lambda s, b, r: (s + jax.lax.pmean(b.sum(), AXIS), b.mean())
+    >>> new, metric = map_step(step, jax.local_devices()[:1])(jnp.zeros(1), jnp.ones((1, 4)), jax.random.key(0))
+    >>> new.tolist(), metric.tolist()
+    ([4.0], [1.0])
+  """
+  donate = (0,) if donate_state else ()
+  if len(devices) == 1 and not all_processes:
+    return jax.jit(jax.vmap(step, in_axes=(0, 0, None), axis_name=AXIS), donate_argnums=donate)
+  return jax.pmap(step, axis_name=AXIS, devices=None if all_processes else devices, in_axes=(0, 0, None),
+                  donate_argnums=donate)
 
 
 def replicate(tree, devices):
