@@ -25,17 +25,17 @@ from experiments.reproduce._runs import load_config
 from experiments.results_io import write_table
 from ltot import data, methods
 from ltot.data.pipeline import Batches
-from ltot.train.parallel import AXIS, replicate
+from ltot.train.parallel import AXIS, map_step, replicate
 
 PRESETS = ("autoencoder_mnist.py:ae-mnist", "wae_mmd_mnist.py:cpu", "vae_mnist.py:cpu")
 
 
 def _programs(method, device):
-  """{name: compiled-on-first-call step(state, batch, rng)} for the two ways of running ``method``."""
+  """{name: compiled-on-first-call step(state, batch, rng)}: the loop's one-device program (``map_step``)
+  and the pmap it replaced."""
   return {"pmap": jax.pmap(method.train_step, axis_name=AXIS, devices=device, in_axes=(0, 0, None),
                            donate_argnums=(0,)),
-          "jit_vmap": jax.jit(jax.vmap(method.train_step, in_axes=(0, 0, None), axis_name=AXIS),
-                              donate_argnums=(0,))}
+          "jit_vmap": map_step(method.train_step, device)}
 
 
 def measure(preset: str, steps: int, rounds: int) -> dict:

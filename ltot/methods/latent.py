@@ -23,8 +23,8 @@ import optax
 
 from ltot import discrepancy
 from ltot._checks import check_points
-from ltot.data.pipeline import to_unit_float
 from ltot.data.datasets import is_image_dataset
+from ltot.data.pipeline import to_unit_float
 from ltot.methods.autoencoder import AutoencoderMethod
 from ltot.nn import init_variables
 from ltot.train.method import Method

@@ -19,9 +19,8 @@ class Method:
   ``sample``, ``sample_with_source``, ``reconstruct`` and ``evaluate``; the engine and the
   report use nothing else. ``train_step`` runs mapped over the device axis ``AXIS``
   (``ltot.train.parallel.map_step``): ``batch`` is this device's shard, ``rng`` is the same key
-  on every device, and the step must
-  reduce whatever depends on the whole batch over ``AXIS`` so that N devices give the
-  1-device result.
+  on every device, and the step must reduce whatever depends on the whole batch over ``AXIS`` so
+  that N devices give the 1-device result.
 
   Batches: every family reads its data under the one key ``"x"``: images [n, H, W, C] (uint8 or
   floats in [0, 1]) or points / codes [n, d]; a method may add keys of its own in
