@@ -29,6 +29,18 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 
+def pytest_configure(config):
+  """Prepares the real datasets once, before pytest-xdist starts its workers (``-n``, the suite's
+  default): two workers preparing one TFDS folder at the same time would race on its rename."""
+  if os.environ.get("PYTEST_XDIST_WORKER") is None:
+    from ltot import data
+    for name in ("mnist", "fashion_mnist"):
+      try:
+        data.load(name, "test", limit=1)
+      except data.MissingDataError:
+        pass  # the tests that need it fail (MNIST) or skip (Fashion-MNIST) with the how-to
+
+
 @pytest.fixture(scope="session")
 def mnist():
   """Real MNIST (prepared once into the TFDS data dir); skips with the how-to if absent."""

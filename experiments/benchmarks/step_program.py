@@ -1,14 +1,19 @@
-"""One device: the training loop's step as ``jax.pmap`` against ``jax.jit`` of a ``jax.vmap``, side by side.
+"""One device: the training loop's step against the programs it replaced, side by side.
 
   python -m experiments.benchmarks.step_program [--presets autoencoder_mnist.py:ae-mnist ...] [--steps 100]
 
-Both programs run a method's ``train_step`` over a device axis of size 1 named ``AXIS`` (its
+Each program runs a method's ``train_step`` over a device axis of size 1 named ``AXIS`` (its
 gradient and BatchNorm reductions are then identities) on the same real MNIST batches of the
-loop's input pipeline, from the same initial state. They alternate in ``--rounds`` rounds of
-``--steps`` steps after 2 warm-up steps; a row reports the median steps/s of each (value: jit of
-vmap, reference: pmap) and whether the two states agree bitwise after the first round. pmap is
-what ``ltot.train.train`` ran on one device until 2026-12-03; since then it runs the jit of vmap
-there (``ltot.train.parallel.map_step``).
+loop's input pipeline, from the same initial state:
+- ``map_step``: the loop's program (``ltot.train.parallel.map_step``), since 2026-12-06 a jit of a
+  shard_map, the state not donated on CPUs;
+- ``pmap_donated``: what ``ltot.train.train`` ran until 2026-12-03 (pmap, state donated);
+- ``pmap``: the same without donation, to separate the two changes;
+- ``jit_vmap_donated``: what it ran from 2026-12-03, which turns every ``lax.cond`` on the state
+  into a select running both branches (TWAE's round plan at every region step).
+They alternate in ``--rounds`` rounds of ``--steps`` steps after 2 warm-up steps; a row reports
+the median steps/s of each (value: map_step, reference: pmap_donated, the others in the notes)
+and whether the states agree bitwise with map_step's after the first round.
 """
 
 from __future__ import annotations
@@ -27,15 +32,17 @@ from ltot import data, methods
 from ltot.data.pipeline import Batches
 from ltot.train.parallel import AXIS, map_step, replicate
 
-PRESETS = ("autoencoder_mnist.py:ae-mnist", "wae_mmd_mnist.py:cpu", "vae_mnist.py:cpu")
+PRESETS = ("autoencoder_mnist.py:ae-mnist", "wae_mmd_mnist.py:cpu", "vae_mnist.py:cpu", "twae_mnist.py:m100-sw")
 
 
 def _programs(method, device):
   """{name: compiled-on-first-call step(state, batch, rng)}: the loop's one-device program (``map_step``)
-  and the pmap it replaced."""
-  return {"pmap": jax.pmap(method.train_step, axis_name=AXIS, devices=device, in_axes=(0, 0, None),
-                           donate_argnums=(0,)),
-          "jit_vmap": map_step(method.train_step, device)}
+  and the ones it replaced."""
+  pmap = lambda donate: jax.pmap(method.train_step, axis_name=AXIS, devices=device, in_axes=(0, 0, None),  # noqa: E731
+                                 donate_argnums=donate)
+  return {"map_step": map_step(method.train_step, device), "pmap_donated": pmap((0,)), "pmap": pmap(()),
+          "jit_vmap_donated": jax.jit(jax.vmap(method.train_step, in_axes=(0, 0, None), axis_name=AXIS),
+                                      donate_argnums=(0,))}
 
 
 def measure(preset: str, steps: int, rounds: int) -> dict:
@@ -53,7 +60,7 @@ def measure(preset: str, steps: int, rounds: int) -> dict:
 
   def run(k, n):
     for _ in range(n):
-      states[k], metrics = programs[k](states[k], batches(done[k]), jax.random.fold_in(jax.random.key(1), done[k]))
+      states[k], metrics = programs[k](states[k], batches(done[k] // method.updates_per_batch), jax.random.fold_in(jax.random.key(1), done[k]))
       done[k] += 1
     jax.block_until_ready(metrics)
 
@@ -66,14 +73,19 @@ def measure(preset: str, steps: int, rounds: int) -> dict:
       run(k, steps)
       rates[k].append(steps / (time.perf_counter() - t))
     if r == 0:
-      bitwise = all(np.array_equal(np.asarray(a), np.asarray(b))
-                    for a, b in zip(jax.tree.leaves(states["pmap"]), jax.tree.leaves(states["jit_vmap"])))
+      equal = {k: all(np.array_equal(np.asarray(a), np.asarray(b))
+                      for a, b in zip(jax.tree.leaves(states["map_step"]), jax.tree.leaves(states[k])))
+               for k in programs if k != "map_step"}
     print(preset, {k: round(v[-1], 2) for k, v in rates.items()}, flush=True)
-  ours, peer = statistics.median(rates["jit_vmap"]), statistics.median(rates["pmap"])
-  return {"method": "step_jit_vmap_vs_pmap", "dataset": f"mnist {preset} batch={config.batch_size}",
+  median = {k: statistics.median(v) for k, v in rates.items()}
+  ours, peer = median["map_step"], median["pmap_donated"]
+  others = "; ".join(f"{k} {v:.4g} steps/s ({v / peer:.2f}x)" for k, v in median.items() if k != "map_step")
+  same = ", ".join(f"{k} {'equal' if v else 'different'}" for k, v in equal.items())
+  return {"method": "step_one_device_program", "dataset": f"mnist {preset} batch={config.batch_size}",
           "metric": "steps_per_second", "value": ours, "reference_value": peer,
-          "notes": f"ratio {ours / peer:.2f}x; median of {rounds} alternating rounds of {steps} steps after 2 "
-                   f"warm-up steps, one CPU device; states after round 1 bitwise {'equal' if bitwise else 'different'}"}
+          "notes": f"map_step (jit of shard_map, not donated) {ours / peer:.2f}x pmap_donated; {others}; median of "
+                   f"{rounds} alternating rounds of {steps} steps after 2 warm-up steps, one CPU device; states after "
+                   f"round 1 against map_step's, bitwise: {same}"}
 
 
 def main(argv=None) -> int:

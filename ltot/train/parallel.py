@@ -1,7 +1,7 @@
 """Data parallelism: the pmap axis and the helpers every method's step and the loop share.
 
 A step runs mapped over the device axis AXIS (``map_step``: ``jax.pmap`` on K devices of all
-processes, a jit of a vmap on one device); each device holds an equal share of the global batch.
+processes, a jit of a shard_map on one device); each device holds an equal share of the global batch.
 ``gather``, ``local_rows`` and ``device_share`` move between a device's share and the whole batch
 inside a step, so that N devices compute the 1-device step;
 ``replicate`` / ``unreplicate`` and ``place_strided`` put states and datasets on the devices.
@@ -63,14 +63,19 @@ def gather(x: jnp.ndarray) -> jnp.ndarray:
   return jax.lax.all_gather(x, AXIS, tiled=True)
 
 
-def map_step(step: Callable, devices, *, all_processes: bool = False, donate_state: bool = True) -> Callable:
+def map_step(step: Callable, devices, *, all_processes: bool = False, donate_state: bool | None = None) -> Callable:
   """``step(state, batch, rng)`` mapped over the leading device axis (named AXIS) of its state and batch.
 
   On several devices (or ``all_processes``: every process's devices) it is ``jax.pmap`` over them,
-  with the same ``rng`` for all. On one device of one process it is ``jax.jit`` of a ``jax.vmap``
-  over the axis of size 1, whose reductions are then identities: the same step, which XLA's CPU
-  backend runs up to 1.6x faster than pmap for dense layers (benchmarks row
-  ``step_jit_vmap_vs_pmap``); the rounding differs from pmap's.
+  with the same ``rng`` for all. On one device of one process it is ``jax.jit`` of a
+  ``jax.shard_map`` over a one-device mesh, whose reductions are then identities: the same step,
+  with the rounding of pmap's. (Not a ``jax.vmap`` over the axis of size 1: under vmap a
+  ``lax.cond`` on the state becomes a select that runs both branches at every step, e.g. TWAE's
+  round plan at every region step.)
+
+  ``donate_state`` lets the step reuse the old state's buffers for the new one; by default only
+  on accelerators, where it halves the state's memory. On XLA's CPU backend a donated step ran
+  1.5-1.8x slower (benchmarks rows ``step_one_device_program``), and host memory is rarely the limit.
 
   Example:
     >>> import jax, jax.numpy as jnp
@@ -79,9 +84,17 @@ def map_step(step: Callable, devices, *, all_processes: bool = False, donate_sta
     >>> new.tolist(), metric.tolist()
     ([4.0], [1.0])
   """
+  if donate_state is None:
+    donate_state = devices[0].platform != "cpu"
   donate = (0,) if donate_state else ()
   if len(devices) == 1 and not all_processes:
-    return jax.jit(jax.vmap(step, in_axes=(0, 0, None), axis_name=AXIS), donate_argnums=donate)
+    def on_device(state, batch, rng):  # the device's block [1, ...] -> its share, and back
+      out = step(*jax.tree.map(lambda x: x[0], (state, batch)), rng)
+      return jax.tree.map(lambda x: x[None], out)
+    spec = jax.sharding.PartitionSpec(AXIS)
+    # check_vma=False: pmap's semantics (the solvers' while-loops start from values equal on all devices)
+    return jax.jit(jax.shard_map(on_device, mesh=_mesh(devices), in_specs=(spec, spec, jax.sharding.PartitionSpec()),
+                                 out_specs=spec, check_vma=False), donate_argnums=donate)
   return jax.pmap(step, axis_name=AXIS, devices=None if all_processes else devices, in_axes=(0, 0, None),
                   donate_argnums=donate)
 
@@ -95,8 +108,7 @@ def replicate(tree, devices):
     >>> out['w'].shape, unreplicate(out)['w'].shape
     ((1, 3), (3,))
   """
-  sharding = jax.sharding.NamedSharding(jax.sharding.Mesh(np.array(devices), (AXIS,)),
-                                        jax.sharding.PartitionSpec(AXIS))
+  sharding = jax.sharding.NamedSharding(_mesh(devices), jax.sharding.PartitionSpec(AXIS))
   return jax.device_put(jax.tree.map(lambda x: np.broadcast_to(np.asarray(x), (len(devices),) + np.shape(x)), tree),
                         sharding)
 
@@ -118,10 +130,14 @@ def place_strided(arrays: Mapping[str, np.ndarray], devices) -> dict[str, jax.Ar
     raise ValueError(f"this method keeps the whole dataset on the devices: its {n} rows must divide evenly over "
                      f"{count} devices (drop {n % count} rows or change num_devices)")
   first = jax.process_index() * len(devices)
-  sharding = jax.sharding.NamedSharding(jax.sharding.Mesh(np.array(devices), (AXIS,)),
-                                        jax.sharding.PartitionSpec(AXIS))
+  sharding = jax.sharding.NamedSharding(_mesh(devices), jax.sharding.PartitionSpec(AXIS))
   return {k: jax.device_put(np.stack([np.asarray(v)[first + i::count] for i in range(len(devices))]), sharding)
           for k, v in arrays.items()}
+
+
+def _mesh(devices) -> jax.sharding.Mesh:
+  """The one-axis (AXIS) mesh of ``devices``."""
+  return jax.sharding.Mesh(np.array(devices), (AXIS,))
 
 
 def unreplicate(tree):

@@ -31,8 +31,11 @@ def _train(config, points, workdir):
 
 
 CASES = {"wae-mmd": lambda: configs.toy("wae", 1000), "twae": lambda: configs.toy("twae", 1000),
-         # lambda 1 on 2-D points: the MNIST preset's 10 (the WAE paper's) weighs a 784-pixel reconstruction
-         "wae-gan": lambda: _toy_autoencoder("wae_gan_mnist", "cpu", {"num_steps": 1000, "wae.lam": 1.0}),
+         # lambda 1 on 2-D points: the MNIST preset's 10 (the WAE paper's) weighs a 784-pixel reconstruction.
+         # A slower discriminator: at the MNIST preset's lr 5e-4 the 2-D latent game oscillates (W2 of the
+         # samples 0.48-1.00 over seeds 0-3 at 1,000 steps, 0.50-0.84 at 3,000); at 1e-4, 0.35-0.47 over seeds 0-5.
+         "wae-gan": lambda: _toy_autoencoder("wae_gan_mnist", "cpu", {"num_steps": 1000, "wae.lam": 1.0,
+                                                                       "wae.disc_lr": 1e-4}),
          "vae": lambda: _toy_autoencoder("vae_mnist", "cpu", {"num_steps": 1000, "vae.likelihood": "gaussian",
                                                                "vae.decoder_var": 0.01})}
 
@@ -48,8 +51,9 @@ def test_learns_two_moons(case, tmp_path):
   after = np.asarray(method.sample(state, jax.random.key(1), 500))
   recon = np.asarray(method.reconstruct(state, held_out))
   floor = _w2(held_out, data.toy.moons(np.random.default_rng(2), 500))  # two samples of the data: 0.10
-  # Measured (2-core CPU, 1,000 steps): W2 1.12 at init -> 0.36 (MMD), 0.48 (GAN), 0.30 (VAE),
-  # 0.31 (TWAE); reconstruction RMS 0.05-0.08. The moons span [-1, 2] x [-0.5, 1].
+  # Measured (2-core CPU, 1,000 steps, seeds 0-3, the suite's -O0 compile): W2 1.12 at init ->
+  # 0.27-0.36 (MMD), 0.35-0.47 (GAN), 0.28-0.33 (VAE), 0.27-0.36 (TWAE); reconstruction RMS
+  # 0.02-0.08. The moons span [-1, 2] x [-0.5, 1].
   assert _w2(after, held_out) < 0.5 * _w2(before, held_out)
   assert _w2(after, held_out) < 6 * floor
   assert np.sqrt(np.mean(np.sum((recon - held_out) ** 2, axis=1))) < 0.15
