@@ -156,7 +156,7 @@ def _load_run(workdir: str):
   keys = root_keys(config.seed)
   example = {"x": test.images[:2]}
   if method.resident_data:  # its state has a row per training example (OTS/FIT's dual): shape it on them
-    example = method.training_data(jax.random.fold_in(keys["init"], 1), {"x": data.load_split(config, "train").images})
+    example = {"x": data.load_split(config, "train").images}
   template = jax.eval_shape(method.init, keys["init"], example)
   try:
     step, state = restore_run(workdir, template)
@@ -204,6 +204,11 @@ def _train(fv) -> int:
   _writable_dir(workdir, "--workdir")
   _initialize_distributed(fv)
   import jax
+  from ltot import methods
+  try:  # a latent map's first stage: its run config goes into this run's
+    config = methods.prepare_config(config)
+  except (FileNotFoundError, ValueError) as e:
+    raise UsageError(f"bad first stage: {e}") from e
   train_data, test, method = _setup(config, need_train=True)
   data.check_arrays(train_data.images[:1000], "training data")
   callbacks = []
@@ -291,7 +296,8 @@ def _interpolation(method, state, images, between: str, steps: int):
     raise UsageError(f"--between takes two test-image indices I,J; got {between!r}") from None
   if not (0 <= i < len(images) and 0 <= j < len(images)):
     raise UsageError(f"--between {between}: the test split has {len(images)} images")
-  if not (method.reconstructs and hasattr(method, "encode")):
+  from ltot.methods.autoencoder import AutoencoderMethod
+  if not isinstance(method, AutoencoderMethod):
     raise UsageError(f"--between needs a method with an encoder; this run's is {type(method).__name__}")
   return np.asarray(latent_interpolations(method, state, images[np.array([i, j])], steps=steps))
 

@@ -195,15 +195,23 @@ def method_dataset(preset: str, methods: tuple[str, ...], datasets: tuple[str, .
 
 
 def wae_section(**overrides) -> ml_collections.ConfigDict:
-  """The ``wae`` section of WAE-MMD (WAE paper, MNIST): IMQ kernel with C = 2 d sigma^2, lambda 10.
+  """The ``wae`` section, every key of ``ltot.methods.wae.from_config`` with its default (the one place
+  they are written): WAE-MMD of the WAE paper's MNIST runs (IMQ kernel with C = 2 d sigma^2, lambda
+  10, a N(0, I) prior), and for WAE-GAN the paper's discriminator (4 x 512, Adam lr 5e-4).
 
   Example:
     >>> s = wae_section(lam=1.0)
-    >>> s.penalty, s.kernel, s.lam
-    ('mmd', 'imq', 1.0)
+    >>> s.penalty, s.kernel, s.lam, s.prior, s.disc_hidden
+    ('mmd', 'imq', 1.0, 'gaussian', (512, 512, 512, 512))
   """
-  return ml_collections.ConfigDict(dict(dict(penalty="mmd", lam=10.0, kernel="imq", kernel_scales=(1.0,),
-                                             prior_var=1.0, recon_weight=1.0), **overrides))
+  unknown = set(overrides) - set(_WAE_DEFAULTS)
+  if unknown:
+    raise ValueError(f"unknown wae keys {sorted(unknown)}; known: {sorted(_WAE_DEFAULTS)}")
+  return ml_collections.ConfigDict({**_WAE_DEFAULTS, **overrides})
+
+
+_WAE_DEFAULTS = dict(penalty="mmd", lam=10.0, kernel="imq", kernel_scales=(1.0,), prior="gaussian", prior_var=1.0,
+                     recon_weight=1.0, penalty_options={}, disc_lr=5e-4, disc_hidden=(512,) * 4)
 
 
 def latent_ot_toy(preset: str = "otgen-moons") -> ml_collections.ConfigDict:
@@ -275,7 +283,9 @@ def ots_fit(preset: str = "ots_fit-ring") -> ml_collections.ConfigDict:
       noise="uniform" if ring else "gaussian", noise_dim=2 if ring else 32,
       cost="sqeuclidean" if ring else "l1", psi_optimizer="sgd", psi_lr=1e-3 if ring else 0.1,
       ots_steps=ots_steps, fit_steps=fit_steps, ots_tol=0.0, alternate=method == "ots_fit",
-      subsample=() if ring else ((1, 0.01), (2, 0.1)), lr=3e-4 if ring else 1e-3, b1=0.9, b2=0.999, chunk=0))
+      subsample=() if ring else ((1, 0.01), (2, 0.1)), lr=3e-4 if ring else 1e-3, b1=0.9, b2=0.999, chunk=0,
+      output="sigmoid", image_shape=(28, 28, 1), stop_window=0, stop_bins=1000, stop_range=(200 / 256, 320 / 256),
+      fit_pairs="fresh"))
   if method.startswith("ots_fit_authors"):
     if ring:
       raise ValueError(f"the authors' OTS/FIT settings are for MNIST, got {preset!r}")
@@ -295,9 +305,8 @@ def _ots_fit_authors(c: ml_collections.ConfigDict) -> None:
   noise with a tanh output; 20 rounds (the issue's GPU protocol; the paper ran about 100)."""
   s = c.ots_fit
   s.generator, s.hidden, s.noise, s.noise_dim, s.output = "mlp_images", (512, 512, 512), "gaussian", 100, "tanh"
-  s.image_shape = (28, 28, 1)
   s.psi_optimizer, s.psi_lr = "adam", 0.05
-  s.stop_window, s.stop_bins, s.stop_range = 4_000, 1_000, (200 / 256, 320 / 256)
+  s.stop_window = 4_000  # with the section's 1,000 bins and range [200, 320] / 256
   s.fit_pairs, s.lr, s.b1, s.b2 = "stored", 1e-4, 0.9, 0.999
   s.ots_steps = s.fit_steps = 4_000
   c.num_steps = 20 * (s.ots_steps + s.fit_steps)

@@ -164,16 +164,18 @@ def small_datasets(mnist, tmp_path_factory):
 
 
 def _second_stage(config, request):
-  for section in ("ot_gen", "ae_ot"):  # second stages: on a frozen first stage of the same data
+  """Points a second stage's config at a frozen first stage of the same data (in place); returns the
+  config with that first stage recorded (``methods.prepare_config``, as ``ltot train`` does)."""
+  for section in ("ot_gen", "ae_ot"):
     if section in config and config.dataset not in data.TOY_SETS:
       config[section].autoencoder = request.getfixturevalue("first_stages")[config.dataset]
+  return methods.prepare_config(config)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name,preset", API_CASES)
 def test_config_trains_and_checkpoints(name, preset, mnist, tmp_path, request):
-  config = _shrunk(name, preset)
-  _second_stage(config, request)
+  config = _second_stage(_shrunk(name, preset), request)
   method = methods.build(config, steps_per_epoch=8)
   images = _images(config, mnist, method.data_shapes[-1])
   result = train.train(method, images, config, str(tmp_path), progress=False)
@@ -192,9 +194,9 @@ def test_config_trains_evaluates_and_samples_through_the_cli(name, preset, tmp_p
   of the run directory it wrote."""
   config = _shrunk(name, preset)
   config.num_fid_samples = 0
-  _second_stage(config, request)
+  prepared = _second_stage(config, request)
   if config.dataset not in data.TOY_SETS:
-    method = methods.build(config, steps_per_epoch=8)
+    method = methods.build(prepared, steps_per_epoch=8)
     shape = method.data_shapes[-1]  # images: an autoencoder's, a latent map's first stage's, a generator's
     config.dataset = small_datasets(config.dataset, shape, config.batch_size)
   run = tmp_path / "run"

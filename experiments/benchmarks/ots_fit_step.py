@@ -39,7 +39,7 @@ def main(argv=None) -> int:
                                          "ots_fit.subsample": ((1, args.fraction),) if args.fraction < 1 else ()})
   images = data.load("mnist", "train").images
   method = methods.build(config, 1)
-  arrays = method.training_data(jax.random.key(0), {"x": images})
+  arrays = method.training_data(None, jax.random.key(0), {"x": images})
   device = jax.local_devices()[:1]
   batch = place_strided(arrays, device)
   state = method.init(jax.random.key(1), arrays)

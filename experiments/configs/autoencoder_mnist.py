@@ -10,7 +10,7 @@ paper's MNIST schedule, batch 100, 12,000 steps (20 epochs: minutes on a CPU for
 
 import ml_collections
 
-from ltot.configs import base, method_dataset
+from ltot.configs import base, method_dataset, wae_section
 
 METHODS = ("ae", "wae_mmd", "vae")
 DATASETS = ("mnist", "fashion_mnist")
@@ -25,6 +25,5 @@ def get_config(preset: str = "ae-mnist") -> ml_collections.ConfigDict:
   if method == "vae":
     c.vae = ml_collections.ConfigDict(dict(likelihood="bernoulli", decoder_var=1.0, beta=1.0))
   else:
-    c.wae = ml_collections.ConfigDict(dict(penalty="mmd", lam=10.0 if method == "wae_mmd" else 0.0, kernel="imq",
-                                           kernel_scales=(1.0,), prior_var=1.0, recon_weight=1.0))
+    c.wae = wae_section(lam=10.0 if method == "wae_mmd" else 0.0)
   return c

@@ -11,7 +11,7 @@ prepare ``celeb_a``; the tests train every preset two steps on synthetic 64x64 i
 
 import ml_collections
 
-from ltot.configs import base, celeba_schedule
+from ltot.configs import base, celeba_schedule, wae_section
 
 PRESETS = ("vae", "mmd", "gan")
 
@@ -25,7 +25,5 @@ def get_config(preset: str = "mmd") -> ml_collections.ConfigDict:
   if preset == "vae":
     c.vae = ml_collections.ConfigDict(dict(likelihood="gaussian", decoder_var=1.0, beta=1.0))
   else:
-    c.wae = ml_collections.ConfigDict(dict(penalty=preset, lam=10.0 if preset == "mmd" else 1.0, kernel="imq",
-                                           kernel_scales=(1.0,), prior_var=1.0, recon_weight=1.0,
-                                           disc_lr=5e-4, disc_hidden=(512,) * 4))
+    c.wae = wae_section(penalty=preset, lam=10.0 if preset == "mmd" else 1.0)
   return c

@@ -8,12 +8,10 @@ row was trained with lambda 1 (before 2026-12-02), as its notes say.
 
 import ml_collections
 
-from ltot.configs import base
+from ltot.configs import base, wae_section
 
 
 def get_config(preset: str = "cpu") -> ml_collections.ConfigDict:
   c = base(preset, method="wae")
-  c.wae = ml_collections.ConfigDict(dict(penalty="gan", lam=10.0, kernel="imq", kernel_scales=(1.0,), prior_var=1.0,
-                                         recon_weight=1.0, disc_lr=5e-4,
-                                         disc_hidden=(512,) * 4 if preset == "paper" else (64,) * 4))
+  c.wae = wae_section(penalty="gan", disc_hidden=(512,) * 4 if preset == "paper" else (64,) * 4)
   return c

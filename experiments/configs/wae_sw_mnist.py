@@ -12,7 +12,7 @@ twae_mnist.py (whose docstring says why).
 import ml_collections
 
 from ltot.configs import (MNIST_PER_PIXEL, PENALTY_LAMBDA, PENALTY_OPTIONS, TESSELLATION_POINTS, TESSELLATION_SIZES,
-                          base, tessellation_size)
+                          base, tessellation_size, wae_section)
 
 SIZES = ("cpu", "paper", *TESSELLATION_SIZES)
 PRESETS = tuple(f"{size}-{p}" for size in SIZES for p in ("sw", "gw", "dsw", "gsw", "max_sw")
@@ -29,7 +29,6 @@ def get_config(preset: str = "cpu") -> ml_collections.ConfigDict:
     c.batch_size = TESSELLATION_POINTS // regions
   else:
     c = base(size, method="wae")
-  c.wae = ml_collections.ConfigDict(dict(penalty=penalty, lam=PENALTY_LAMBDA[penalty], prior="ball", prior_var=1.0,
-                                         kernel="imq", kernel_scales=(1.0,), recon_weight=MNIST_PER_PIXEL,
-                                         penalty_options=PENALTY_OPTIONS[penalty]))
+  c.wae = wae_section(penalty=penalty, lam=PENALTY_LAMBDA[penalty], prior="ball", recon_weight=MNIST_PER_PIXEL,
+                      penalty_options=PENALTY_OPTIONS[penalty])
   return c

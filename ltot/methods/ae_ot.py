@@ -25,11 +25,11 @@ import optax
 
 from ltot._distances import pairwise_sq_dists, safe_sqrt
 from ltot._reduce import min_argmin
-from ltot.methods.latent import LatentMap, first_stage
+from ltot.methods.latent import LatentMap, LatentState, first_stage
 from ltot.nn import MLP
 from ltot.ot import transport
 from ltot.train.parallel import gather, local_rows
-from ltot.train.state import TrainState, apply_loss
+from ltot.train.state import apply_loss
 
 __all__ = ["dual_assignment", "potential_regression_loss", "transport_map", "AEOT", "from_config"]
 
@@ -97,8 +97,8 @@ class AEOT(LatentMap):
   def generate(self, params, noise: jnp.ndarray) -> jnp.ndarray:
     return transport_map(self.potential(params), noise)
 
-  def train_step(self, state: TrainState, batch: Mapping[str, jnp.ndarray], rng: jax.Array):
-    local = self.targets(batch)
+  def train_step(self, state: LatentState, batch: Mapping[str, jnp.ndarray], rng: jax.Array):
+    local = self.targets(state, batch)
     n = local.shape[0]
     z_x, z_y = gather(self.device_noise(rng, n)), gather(local)
     sol = transport(0.5 * pairwise_sq_dists(z_x, z_y), 1)  # the solve of ltot.ot.kantorovich_potentials
@@ -114,14 +114,15 @@ class AEOT(LatentMap):
     return apply_loss(state, loss_fn)
 
 
-def from_config(config, steps_per_epoch: int) -> AEOT:
+def from_config(config, steps_per_epoch: int, autoencoder=None) -> AEOT:
   """AEOT from a run config (section ``ae_ot``; experiments/configs/latent_ot*.py).
 
-  ``ae_ot.autoencoder``: an ``ltot train`` run directory whose frozen autoencoder supplies the
-  codes, or "" for 2-D points (``ae_ot.code_dim``).
+  ``autoencoder``: the frozen first stage's method (``ltot.methods.build`` makes it from the
+  recorded ``ae_ot.first_stage`` config; ``ae_ot.autoencoder`` is its run directory); None for
+  2-D points (``ae_ot.code_dim``). Reads nothing.
   """
   del steps_per_epoch  # constant learning rate (the paper's)
   a = config.ae_ot
-  ae, code_dim = first_stage(config, "ae_ot")
+  run_dir, code_dim = first_stage(config, "ae_ot", autoencoder)
   return AEOT(net=MLP(tuple(a.hidden), 1, a.activation), tx=optax.adam(a.lr, a.b1, a.b2), noise_dim=code_dim,
-              code_dim=code_dim, noise="gaussian", autoencoder=ae, lam=a.lam)
+              code_dim=code_dim, noise="gaussian", autoencoder=autoencoder, autoencoder_dir=run_dir, lam=a.lam)

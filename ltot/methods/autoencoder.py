@@ -17,6 +17,7 @@ from ltot.data.pipeline import to_unit_float
 from ltot.nn import BN_MOMENTUM, Autoencoder, init_variables
 from ltot.tessellation import sample_ball
 from ltot.train.method import Method
+from ltot.train.report import latent_interpolations
 from ltot.train.state import TrainState
 
 __all__ = ["PRIORS", "AutoencoderMethod"]
@@ -129,6 +130,12 @@ class AutoencoderMethod(Method):
 
   def reconstruct(self, state: TrainState, images: jnp.ndarray) -> jnp.ndarray:
     return self.decode(state, self.encode(state, images))
+
+  def interpolations(self, state: TrainState, images, rng: jax.Array) -> jnp.ndarray:
+    """Decoded paths of 10 steps between the codes of consecutive pairs of ``images``
+    (``ltot.train.latent_interpolations``: near the sphere for the ball prior)."""
+    del rng
+    return latent_interpolations(self, state, images)
 
   def prior_fit(self, z: jnp.ndarray) -> dict[str, jnp.ndarray]:
     """For the unit-ball prior, ``outside_ball``: the fraction of codes z [n, d] with |z| > 1."""

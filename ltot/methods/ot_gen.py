@@ -28,11 +28,11 @@ import optax
 
 from ltot._checks import check_paired
 from ltot._distances import pairwise_sq_dists, safe_sqrt
-from ltot.methods.latent import LatentMap, first_stage
+from ltot.methods.latent import LatentMap, LatentState, first_stage
 from ltot.nn import MLP
 from ltot.ot import assignment
 from ltot.train.parallel import gather
-from ltot.train.state import TrainState, apply_loss
+from ltot.train.state import apply_loss
 
 __all__ = ["matched_targets", "mean_pairwise_distance", "diversity", "ottrans_loss", "otgen_loss",
            "OTGen", "OTTrans", "VARIANTS", "from_config"]
@@ -94,8 +94,8 @@ class OTGen(LatentMap):
     if self.lam < 0:
       raise ValueError(f"lam must be non-negative, got {self.lam}")
 
-  def train_step(self, state: TrainState, batch: Mapping[str, jnp.ndarray], rng: jax.Array):
-    local = self.targets(batch)
+  def train_step(self, state: LatentState, batch: Mapping[str, jnp.ndarray], rng: jax.Array):
+    local = self.targets(state, batch)
     z, noise = gather(local), self.device_noise(rng, local.shape[0])
 
     def loss_fn(params, stats):
@@ -124,9 +124,9 @@ class OTTrans(LatentMap):
     if self.num_pairs < 0:
       raise ValueError(f"num_pairs must be non-negative, got {self.num_pairs}")
 
-  def training_data(self, rng: jax.Array, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+  def training_data(self, state, rng: jax.Array, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """``{"noise": [m, k], "x": [m, d]}``: m noise draws and the codes matched to them."""
-    codes = super().training_data(rng, arrays)["x"]
+    codes = super().training_data(state, rng, arrays)["x"]
     m = self.num_pairs or len(codes)
     if m > len(codes):
       raise ValueError(f"num_pairs={m} exceeds the {len(codes)} training codes")
@@ -135,7 +135,7 @@ class OTTrans(LatentMap):
     noise = np.asarray(self.sample_noise(noise_rng, m))
     return {"noise": noise, "x": np.asarray(matched_targets(noise, codes))}
 
-  def train_step(self, state: TrainState, batch: Mapping[str, jnp.ndarray], rng: jax.Array):
+  def train_step(self, state: LatentState, batch: Mapping[str, jnp.ndarray], rng: jax.Array):
     del rng
 
     def loss_fn(params, stats):
@@ -144,20 +144,22 @@ class OTTrans(LatentMap):
     return apply_loss(state, loss_fn)
 
 
-def from_config(config, steps_per_epoch: int) -> LatentMap:
+def from_config(config, steps_per_epoch: int, autoencoder=None) -> LatentMap:
   """OTGen or OTTrans from a run config (section ``ot_gen``; experiments/configs/latent_ot*.py).
 
-  ``ot_gen.autoencoder``: an ``ltot train`` run directory whose frozen autoencoder supplies the
-  codes (its latent dimension is code_dim), or "" for 2-D points (``ot_gen.code_dim``).
+  ``autoencoder``: the frozen first stage's method (``ltot.methods.build`` makes it from the
+  recorded ``ot_gen.first_stage`` config; ``ot_gen.autoencoder`` is its run directory), whose
+  latent dimension is code_dim; None for 2-D points (``ot_gen.code_dim``). Reads nothing.
   """
   del steps_per_epoch  # constant learning rate (the papers')
   g = config.ot_gen
   if g.variant not in VARIANTS:
     raise ValueError(f"ot_gen.variant must be one of {VARIANTS}, got {g.variant!r}")
-  ae, code_dim = first_stage(config, "ot_gen")
+  run_dir, code_dim = first_stage(config, "ot_gen", autoencoder)
   noise_dim = g.get("noise_dim") or code_dim
   kwargs: dict[str, Any] = dict(net=MLP(tuple(g.hidden), code_dim, g.activation), tx=optax.adam(g.lr, g.b1, g.b2),
-                                noise_dim=noise_dim, code_dim=code_dim, noise=g.noise, autoencoder=ae)
+                                noise_dim=noise_dim, code_dim=code_dim, noise=g.noise, autoencoder=autoencoder,
+                                autoencoder_dir=run_dir)
   if g.variant == "otgen":
     return OTGen(**kwargs, lam=g.lam)
   return OTTrans(**kwargs, num_pairs=g.num_pairs)

@@ -198,9 +198,10 @@ class OTSFIT(Method):
     return to_unit_float(y).reshape(y.shape[0], -1) if self.images else y
 
   # -- data and state -------------------------------------------------------------
-  def training_data(self, rng: jax.Array, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+  def training_data(self, state, rng: jax.Array, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The dataset in one random order, so that a prefix is a random subset (``subsample``); images
     as float32 in [0, 1], converted once rather than at every step."""
+    del state
     y = np.asarray(arrays["x"])
     check_arrays(y, "training data", self.data_shapes)
     return {"x": to_unit_float(y[np.asarray(jax.random.permutation(rng, len(y)))])}
@@ -344,7 +345,7 @@ def from_config(config, steps_per_epoch: int) -> OTSFIT:
   elif s.generator == "line":
     net = LineStart(tuple(s.hidden), s.out_dim, activation=s.activation)
   elif s.generator == "mlp_images":
-    net = MLPDecoder(tuple(s.hidden), tuple(s.get("image_shape", (28, 28, 1))), s.activation)
+    net = MLPDecoder(tuple(s.hidden), tuple(s.image_shape), s.activation)
   else:
     decoder = make_autoencoder(s.generator, s.noise_dim, width=config.model.width,
                                image_shape=config.model.get("image_shape")).decoder
@@ -355,9 +356,8 @@ def from_config(config, steps_per_epoch: int) -> OTSFIT:
   return OTSFIT(net=net, tx=optax.adam(s.lr, s.b1, s.b2), psi_tx=psi_tx, noise_dim=s.noise_dim,
                 batch_size=config.batch_size, cost=s.cost, ots_steps=s.ots_steps, fit_steps=s.fit_steps,
                 ots_tol=s.ots_tol, alternate=s.alternate, subsample=tuple(tuple(t) for t in s.subsample),
-                noise=s.noise, images=not points, output=s.get("output", "sigmoid"), chunk=s.get("chunk") or None,
-                stop_window=s.get("stop_window", 0), stop_bins=s.get("stop_bins", 1000),
-                stop_range=tuple(s.get("stop_range", (0.78125, 1.25))), fit_pairs=s.get("fit_pairs", "fresh"))
+                noise=s.noise, images=not points, output=s.output, chunk=s.chunk or None, stop_window=s.stop_window,
+                stop_bins=s.stop_bins, stop_range=tuple(s.stop_range), fit_pairs=s.fit_pairs)
 
 
 class _InferenceDecoder(nn.Module):

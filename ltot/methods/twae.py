@@ -334,9 +334,7 @@ def from_config(config, steps_per_epoch: int) -> TWAE:
   o = config.optim
   tx = adam_with_schedule(o.lr, o.b1, o.b2, steps_per_epoch * t.num_regions, dict(o.decay_epochs))
   return TWAE(ae, tx, d, prior="ball", num_regions=t.num_regions, tessellation=t.tessellation,
-              tessellation_seed=t.get("tessellation_seed", 0), cvt_samples=t.get("cvt_samples", 100_000),
-              cvt_iters=t.get("cvt_iters", 50), per_region=config.batch_size // t.num_regions,
-              lam=t.lam, penalty=t.penalty,
-              penalty_options=tuple(sorted(dict(t.get("penalty_options", {})).items())), assign=t.assign,
-              alpha=t.alpha, recon_weight=t.get("recon_weight", 1.0), bn_policy=t.get("bn_policy", "train"),
-              region_prior=t.get("region_prior", "exact"))
+              tessellation_seed=t.tessellation_seed, cvt_samples=t.cvt_samples, cvt_iters=t.cvt_iters,
+              per_region=config.batch_size // t.num_regions, lam=t.lam, penalty=t.penalty,
+              penalty_options=tuple(sorted(dict(t.penalty_options).items())), assign=t.assign, alpha=t.alpha,
+              recon_weight=t.recon_weight, bn_policy=t.bn_policy, region_prior=t.region_prior)

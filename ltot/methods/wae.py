@@ -150,7 +150,7 @@ class WAE(AutoencoderMethod):
 
 
 def from_config(config, steps_per_epoch: int) -> WAE:
-  """Builds a WAE from a run config (sections ``model``, ``optim``, ``wae``)."""
+  """Builds a WAE from a run config (sections ``model``, ``optim``, ``wae``: ``ltot.configs.wae_section``)."""
   ae = make_autoencoder(config.model.arch, config.model.latent_dim, width=config.model.width, axis_name=AXIS,
                         image_shape=config.model.get("image_shape"))
   o, w = config.optim, config.wae
@@ -159,7 +159,6 @@ def from_config(config, steps_per_epoch: int) -> WAE:
     disc_tx = adam_with_schedule(w.disc_lr, o.b1, o.b2, steps_per_epoch, dict(o.decay_epochs))
     tx = optax.multi_transform({"ae": tx, "disc": disc_tx},
                                lambda params: {k: ("disc" if k == "discriminator" else "ae") for k in params})
-  return WAE(ae, tx, config.model.latent_dim, prior=w.get("prior", "gaussian"), prior_var=w.prior_var, lam=w.lam,
-             penalty=w.penalty, penalty_options=tuple(sorted(dict(w.get("penalty_options", {})).items())),
-             kernel=w.kernel, kernel_scales=tuple(w.kernel_scales), recon_weight=w.recon_weight,
-             disc_hidden=tuple(w.get("disc_hidden", (512, 512, 512, 512))))
+  return WAE(ae, tx, config.model.latent_dim, prior=w.prior, prior_var=w.prior_var, lam=w.lam, penalty=w.penalty,
+             penalty_options=tuple(sorted(dict(w.penalty_options).items())), kernel=w.kernel,
+             kernel_scales=tuple(w.kernel_scales), recon_weight=w.recon_weight, disc_hidden=tuple(w.disc_hidden))

@@ -150,10 +150,11 @@ def train(method: Method, train_data: np.ndarray | Mapping[str, np.ndarray], con
   """Trains ``method`` on ``train_data`` for ``config.num_steps`` steps.
 
   ``train_data`` is uint8 images [N, H, W, C] (batches ``{"x": ...}``) or a dict of
-  arrays with one leading size N (e.g. ``{"x": points [N, 2]}`` for the 2-D toys). A
-  method with a ``training_data(rng, arrays) -> arrays`` hook turns it into what its
-  steps consume first (the codes of a frozen autoencoder, OTtrans's matched pairs); its
-  key is derived from the run's init key.
+  arrays with one leading size N (e.g. ``{"x": points [N, 2]}`` for the 2-D toys). A new run's
+  state is ``method.prepare(method.init(...))`` (``prepare`` loads what the run needs from
+  outside it, e.g. a frozen first stage); then the method's ``training_data(state, rng, arrays)``
+  turns the data into what its steps consume (the codes of a frozen autoencoder, OTtrans's
+  matched pairs), its key derived from the run's init key.
 
   Writes ``config`` to ``workdir/config.json``; a workdir that holds a run of another config
   is refused (``ConfigMismatchError``, nothing touched) unless ``resume_with_changes``
@@ -204,31 +205,32 @@ def train(method: Method, train_data: np.ndarray | Mapping[str, np.ndarray], con
   if "x" not in arrays:
     raise DataError(f"training data must be an array or a dict with the key 'x'; got keys {sorted(arrays)}")
   check_arrays(arrays["x"], "training data", method.data_shapes)
-  arrays = method.training_data(jax.random.fold_in(keys["init"], 1), arrays)
-  if method.resident_data:  # the whole dataset is every step's batch (OTS/FIT)
-    resident = place_strided(arrays, devices)
-    batches = lambda index: resident
-    example = arrays
-  else:
-    batches = Batches(arrays, config.batch_size, seed=config.seed, num_devices=len(devices),
-                      process_index=jax.process_index(), process_count=jax.process_count())
-    per_device = config.batch_size // (len(devices) * jax.process_count())
-    example = {k: v[:per_device] for k, v in arrays.items()}
+  per_device = config.batch_size // (len(devices) * jax.process_count())
+  # init's example: the whole dataset where it stays on the devices (OTS/FIT), else a device's batch
+  example = arrays if method.resident_data else {k: v[:per_device] for k, v in arrays.items()}
 
   primary = jax.process_index() == 0
   ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), config.max_checkpoints)
-  # The restore is shaped by init's abstract output: a resumed run never runs init (TWAE's CVT fit).
+  # The restore is shaped by init's abstract output: a resumed run never runs init (TWAE's CVT fit)
+  # nor prepare (a latent map's first stage comes back with the state).
   restored = ckpt.restore(jax.eval_shape(method.init, keys["init"], example), move_unreadable=True)
   start = 0
   if restored is None:
     _say(f"initialising {type(method).__name__}", progress and primary)
-    state = method.init(keys["init"], example)
+    state = method.prepare(method.init(keys["init"], example))
   else:
     start, state = restored
     if start >= config.num_steps:
       _say(f"already at step {start} of num_steps={config.num_steps} in {workdir}: nothing to train", progress and primary)
     else:
       _say(f"resumed from step {start} of {config.num_steps} in {workdir}", progress and primary)
+  arrays = method.training_data(state, jax.random.fold_in(keys["init"], 1), arrays)
+  if method.resident_data:  # the whole dataset is every step's batch (OTS/FIT)
+    resident = place_strided(arrays, devices)
+    batches = lambda index: resident
+  else:
+    batches = Batches(arrays, config.batch_size, seed=config.seed, num_devices=len(devices),
+                      process_index=jax.process_index(), process_count=jax.process_count())
   log_path = os.path.join(workdir, "metrics.jsonl") if primary else os.devnull
   if primary:
     _truncate_log(log_path, start)

@@ -35,8 +35,17 @@ class Method:
     data_shapes: the shapes of one example the method accepts (the loop checks the user's data
       against them before training); None accepts any.
     reconstructs: whether ``reconstruct`` works (the method has an encoder). Default False.
-    training_data(rng, arrays): what the steps consume, made once from the dataset before
-      training (codes of a frozen autoencoder, OTtrans's matched pairs). Default: the dataset.
+    interpolations(state, images, rng): the report's ``interpolations.png``, samples along paths
+      (an autoencoder's decoded paths between the codes of image pairs, a latent map's noise
+      paths), or None for none. Default None.
+    prepare(state): what a new run needs from outside itself, loaded into the state that ``init``
+      made, once, before the first step (a latent map's frozen first stage: its parameters, read
+      from the first stage's run directory). What it loads is checkpointed with the state, so a
+      run directory alone defines its model; a resumed run, ``ltot eval`` and ``ltot sample`` never
+      call it. Default: the state unchanged.
+    training_data(state, rng, arrays): what the steps consume, made once from the dataset before
+      training, given the initial or restored state (codes of a frozen autoencoder, OTtrans's
+      matched pairs). Default: the dataset.
   """
 
   updates_per_batch: int = 1
@@ -50,13 +59,23 @@ class Method:
   def data_shapes(self) -> tuple[tuple[int, ...], ...] | None:
     return None
 
-  def training_data(self, rng: jax.Array, arrays: Mapping[str, Any]) -> dict[str, Any]:
+  def interpolations(self, state: Any, images: Any, rng: jax.Array) -> jnp.ndarray | None:
+    """Samples along paths [num_paths * steps, ...] for the report (rows of ``steps``), or None."""
+    del state, images, rng
+    return None
+
+  def prepare(self, state: Any) -> Any:
+    """The state of a new run, with what it needs from outside the run loaded; by default ``state``."""
+    return state
+
+  def training_data(self, state: Any, rng: jax.Array, arrays: Mapping[str, Any]) -> dict[str, Any]:
     """The arrays the steps consume, made once before training; by default the dataset itself."""
-    del rng
+    del state, rng
     return dict(arrays)
 
   def init(self, rng: jax.Array, batch: Mapping[str, jnp.ndarray]) -> Any:
-    """Initial state (a pytree, e.g. a TrainState) from a single-device example batch."""
+    """Initial state (a pytree, e.g. a TrainState) from a single-device example batch of the
+    dataset (before ``training_data``; with ``resident_data``, the whole dataset)."""
     raise NotImplementedError
 
   def train_step(self, state: Any, batch: Mapping[str, jnp.ndarray], rng: jax.Array) -> tuple[Any, Metrics]:

@@ -64,7 +64,8 @@ def latent_interpolations(method: Method, state: Any, images: np.ndarray, steps:
 
   Row ``i`` walks from the code of ``images[2i]`` to that of ``images[2i + 1]`` in
   ``steps`` points (ends included): along ``latent_path``'s near-surface curve for a
-  unit-ball prior (TWAE), a straight line otherwise.
+  unit-ball prior (TWAE), a straight line otherwise. ``method``: an autoencoder's
+  (``ltot.methods.autoencoder.AutoencoderMethod``: ``encode``, ``decode``, ``prior``).
 
   Example:
     >>> import jax, numpy as np
@@ -76,15 +77,15 @@ def latent_interpolations(method: Method, state: Any, images: np.ndarray, steps:
     (10, 2)
   """
   z = np.asarray(jax.jit(method.encode)(state, images[:len(images) // 2 * 2]))
-  kind = "near_surface" if getattr(method, "prior", None) == "ball" else "linear"
+  kind = "near_surface" if method.prior == "ball" else "linear"
   path = latent_path(z[0::2], z[1::2], steps, kind).reshape(-1, z.shape[1])
   return np.asarray(jax.jit(method.decode)(state, jnp.asarray(path, jnp.float32)))
 
 
 def write_images(method: Method, state: Any, images: np.ndarray, rng: jax.Array, workdir: str) -> None:
-  """Writes ``samples.png`` (64 samples), ``reconstructions.png`` (rows: data, reconstruction)
-  and ``interpolations.png`` (8 latent paths) for methods with an encoder, or 8 noise paths
-  for latent generators (``noise_paths``).
+  """Writes ``samples.png`` (64 samples), ``reconstructions.png`` (rows: data, reconstruction) for
+  methods that reconstruct, and ``interpolations.png``, the method's ``interpolations`` (8 latent
+  paths between test images for autoencoders, 8 noise paths for latent generators).
 
   Example:
     >>> import os, tempfile, jax
@@ -106,10 +107,7 @@ def write_images(method: Method, state: Any, images: np.ndarray, rng: jax.Array,
     return
   samples = jax.jit(method.sample, static_argnums=2)(state, rng, 64)
   viz.save_image_grid(np.asarray(samples), os.path.join(workdir, "samples.png"), 8)
-  if hasattr(method, "noise_paths"):
-    paths = jax.jit(method.noise_paths, static_argnums=(2, 3))(state, jax.random.fold_in(rng, 1), 8, 10)
-    viz.save_image_grid(np.asarray(paths), os.path.join(workdir, "interpolations.png"), 10)
-  if hasattr(method, "encode") and hasattr(method, "decode"):
+  if method.reconstructs:
     # Up to 4 rows of 8 images, each over its reconstruction; then 8 paths between the next 16 images
     # (a small split lends its images to both).
     cols = min(8, len(images))
@@ -119,8 +117,10 @@ def write_images(method: Method, state: Any, images: np.ndarray, rng: jax.Array,
     rows = np.concatenate([originals.reshape(-1, cols, *originals.shape[1:]),
                            recons.reshape(-1, cols, *recons.shape[1:])], axis=1).reshape(-1, *originals.shape[1:])
     viz.save_image_grid(rows, os.path.join(workdir, "reconstructions.png"), cols)
-    pairs = images[32:48] if len(images) >= 48 else images[-min(16, len(images) // 2 * 2):]
-    viz.save_image_grid(latent_interpolations(method, state, pairs), os.path.join(workdir, "interpolations.png"), 10)
+  pairs = images[32:48] if len(images) >= 48 else images[-min(16, len(images) // 2 * 2):]
+  paths = method.interpolations(state, pairs, jax.random.fold_in(rng, 1))
+  if paths is not None:
+    viz.save_image_grid(np.asarray(paths), os.path.join(workdir, "interpolations.png"), 10)
 
 
 def write_report(method: Method, state: Any, eval_images: np.ndarray, rng: jax.Array, workdir: str,

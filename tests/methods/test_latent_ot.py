@@ -1,5 +1,7 @@
 """The trainable latent generators (OTGen, OTTrans, AEOT) through the generic loop."""
 
+import shutil
+
 import jax
 import ml_collections
 import numpy as np
@@ -47,7 +49,7 @@ def test_one_device_equals_four_devices(tmp_path, method, overrides):
 def test_ottrans_pairs_are_an_optimal_matching_of_the_codes():
   method = methods.build(toy_config("ot_gen", **{"ot_gen.variant": "ottrans"}), 1)
   points = _points(40)["x"]
-  pairs = method.training_data(jax.random.key(3), {"x": points})
+  pairs = method.training_data(None, jax.random.key(3), {"x": points})
   noise, matched = pairs["noise"], pairs["x"]
   assert noise.shape == matched.shape == (40, 2) and np.all(np.abs(noise) <= 1)
   # Every code used once: the matched codes are a permutation of the points.
@@ -59,15 +61,15 @@ def test_ottrans_pairs_are_an_optimal_matching_of_the_codes():
 
 def test_ottrans_subsamples_num_pairs_and_checks_dimensions():
   method = methods.build(toy_config("ot_gen", **{"ot_gen.variant": "ottrans", "ot_gen.num_pairs": 16}), 1)
-  assert method.training_data(jax.random.key(0), _points(40))["x"].shape == (16, 2)
+  assert method.training_data(None, jax.random.key(0), _points(40))["x"].shape == (16, 2)
   with pytest.raises(ValueError, match="num_pairs=16 exceeds"):
-    method.training_data(jax.random.key(0), _points(10))
+    method.training_data(None, jax.random.key(0), _points(10))
   with pytest.raises(ValueError, match="noise_dim .3. must equal code_dim .2."):
     methods.build(toy_config("ot_gen", **{"ot_gen.variant": "ottrans", "ot_gen.noise_dim": 3}), 1)
   with pytest.raises(ValueError, match="dimension 3, expected code_dim=2"):
-    method.training_data(jax.random.key(0), {"x": np.zeros((20, 3), np.float32)})
+    method.training_data(None, jax.random.key(0), {"x": np.zeros((20, 3), np.float32)})
   with pytest.raises(ValueError, match="NaN"):
-    method.training_data(jax.random.key(0), {"x": np.full((20, 2), np.nan, np.float32)})
+    method.training_data(None, jax.random.key(0), {"x": np.full((20, 2), np.nan, np.float32)})
 
 
 # AE-OT learns the map only through the gradient of a regressed potential and converges more
@@ -103,21 +105,57 @@ def autoencoder_run(mnist, tmp_path_factory):
 
 @pytest.mark.parametrize("method", ["ot_gen", "ae_ot"])
 def test_on_a_frozen_autoencoder(mnist, tmp_path, autoencoder_run, method):
-  config = toy_config(method, dataset="mnist", batch_size=16, num_steps=2, **{f"{method}.autoencoder": autoencoder_run})
+  config = methods.prepare_config(toy_config(method, dataset="mnist", batch_size=16, num_steps=2,
+                                             **{f"{method}.autoencoder": autoencoder_run}))
   m = methods.build(config, 1)
   images = mnist["train"].images[:64]
-  codes = m.training_data(jax.random.key(0), {"x": images})["x"]
+  placeholder = m.init(jax.random.key(0), {})
+  assert all(np.all(np.isnan(leaf)) for leaf in jax.tree.leaves(placeholder.autoencoder))  # until prepare
+  prepared = m.prepare(placeholder)
   ae = load_autoencoder(autoencoder_run)
+  for a, b in zip(jax.tree.leaves(prepared.autoencoder), jax.tree.leaves((ae.state.params, ae.state.batch_stats))):
+    np.testing.assert_array_equal(a, b)
+  codes = m.training_data(prepared, jax.random.key(0), {"x": images})["x"]
   np.testing.assert_allclose(codes, np.asarray(ae.method.encode(ae.state, images)), atol=1e-5)
   state = _train(config, images, tmp_path).state
   samples = np.asarray(m.sample(state, jax.random.key(1), 5))
   assert samples.shape == (5, 28, 28, 1) and samples.min() >= 0 and samples.max() <= 1
+  np.testing.assert_array_equal(samples, np.asarray(ae.decode(m.sample_codes(state, jax.random.key(1), 5))))
   paths = np.asarray(m.noise_paths(state, jax.random.key(3), 2, 5))
   assert paths.shape == (10, 28, 28, 1)
   train.write_images(m, state, mnist["test"].images[:48], jax.random.key(4), str(tmp_path))
   assert (tmp_path / "samples.png").is_file() and (tmp_path / "interpolations.png").is_file()
   metrics = m.evaluate(state, {"x": mnist["test"].images[:32]}, jax.random.key(2))
   assert set(metrics) >= {"latent_sw", "recon_mse"} and all(np.isfinite(float(v)) for v in metrics.values())
+
+
+def test_a_latent_run_directory_alone_defines_its_model(mnist, tmp_path, autoencoder_run):
+  """The first stage's config and parameters live in the run's config.json and checkpoints: with the
+  first stage's directory gone, the run restores and samples exactly what it trained."""
+  first = tmp_path / "first"
+  shutil.copytree(autoencoder_run, first)
+  config = methods.prepare_config(toy_config("ot_gen", dataset="mnist", batch_size=16, num_steps=2,
+                                             **{"ot_gen.autoencoder": str(first)}))
+  m = methods.build(config, 1)
+  state = _train(config, mnist["train"].images[:64], tmp_path / "run").state
+  shutil.rmtree(first)
+  recorded = train.read_run_config(str(tmp_path / "run"))
+  assert recorded.ot_gen.first_stage.method == "wae"
+  again = methods.build(recorded, 1)
+  _, restored = train.restore_run(str(tmp_path / "run"), jax.eval_shape(again.init, jax.random.key(0), {}))
+  np.testing.assert_array_equal(np.asarray(again.sample(restored, jax.random.key(1), 4)),
+                                np.asarray(m.sample(state, jax.random.key(1), 4)))
+
+
+def test_first_stage_config_is_required_and_checked(tmp_path, autoencoder_run):
+  config = toy_config("ot_gen", dataset="mnist", **{"ot_gen.autoencoder": autoencoder_run})
+  with pytest.raises(ValueError, match="config is not recorded: pass the config through ltot.methods.prepare_config"):
+    methods.build(config, 1)
+  (tmp_path / "config.json").write_text(toy_config("ae_ot").to_json())
+  with pytest.raises(ValueError, match="is a 'ae_ot' run, not an autoencoder"):
+    methods.prepare_config(toy_config("ot_gen", dataset="mnist", **{"ot_gen.autoencoder": str(tmp_path)}))
+  with pytest.raises(FileNotFoundError, match="no config.json"):
+    methods.prepare_config(toy_config("ot_gen", dataset="mnist", **{"ot_gen.autoencoder": str(tmp_path / "nope")}))
 
 
 def test_load_autoencoder_errors(tmp_path, autoencoder_run):
@@ -132,7 +170,7 @@ def test_load_autoencoder_errors(tmp_path, autoencoder_run):
     load_autoencoder(str(tmp_path))
   with pytest.raises(ValueError, match="code_dim=3 but the autoencoder's latent dimension is 2"):
     from ltot.methods.ot_gen import OTGen
-    OTGen(net=None, tx=None, noise_dim=3, code_dim=3, autoencoder=load_autoencoder(autoencoder_run))
+    OTGen(net=None, tx=None, noise_dim=3, code_dim=3, autoencoder=load_autoencoder(autoencoder_run).method)
 
 
 @pytest.mark.parametrize("method", ["ot_gen", "ae_ot"])

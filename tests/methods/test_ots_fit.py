@@ -21,7 +21,9 @@ def ring_config(**overrides):
       eval_every=0, num_eval_examples=1, checkpoint_every=1000, max_checkpoints=2, model=dict(width=1.0),
       ots_fit=dict(generator="line", hidden=(32, 32), out_dim=2, activation="relu", noise="uniform", noise_dim=2,
                    cost="sqeuclidean", psi_optimizer="sgd", psi_lr=0.002, ots_steps=6, fit_steps=4, ots_tol=0.0,
-                   alternate=True, subsample=(), lr=1e-3, b1=0.9, b2=0.999, chunk=0)))
+                   alternate=True, subsample=(), lr=1e-3, b1=0.9, b2=0.999, chunk=0, output="sigmoid",
+                   image_shape=(28, 28, 1), stop_window=0, stop_bins=1000, stop_range=(0.78125, 1.25),
+                   fit_pairs="fresh")))
   c.update_from_flattened_dict(overrides)
   return c
 
@@ -79,7 +81,7 @@ def test_ots_raises_the_dual_and_fit_lowers_the_transport_cost(tmp_path):
                      tmp_path / "ots", points).state
   assert bool(after_ots.in_ots) is False  # the phase just ended; the generator is still the initial one
   x = method.generate(start, start.gen.params, method.sample_noise(jax.random.key(5), 8192))
-  order = np.asarray(method.training_data(jax.random.fold_in(train.root_keys(0)["init"], 1), points)["x"])
+  order = np.asarray(method.training_data(None, jax.random.fold_in(train.root_keys(0)["init"], 1), points)["x"])
   assert semidiscrete_dual(after_ots.psi, x, order) > semidiscrete_dual(start.psi, x, y) + 0.01
   _train(config, tmp_path / "rounds", points)
   log = _log(tmp_path / "rounds")
@@ -185,7 +187,7 @@ def test_the_authors_window_rule_ends_ots_once_the_window_is_full_and_balanced(t
 def test_stored_pair_fit_regresses_on_the_ots_steps_own_noise_and_targets():
   config = ring_config(**AUTHORS)
   method = methods.build(config, 1)
-  points = method.training_data(jax.random.key(0), _ring())
+  points = method.training_data(None, jax.random.key(0), _ring())
   state = method.init(jax.random.key(1), points)
   step = jax.pmap(method.train_step, axis_name="devices", devices=jax.local_devices()[:1], in_axes=(0, 0, None))
   rstate = jax.tree.map(lambda x: np.asarray(x)[None], state)
