@@ -27,3 +27,24 @@ def test_ots_fit_table_smoke(tmp_path, monkeypatch):
   assert ots_fit.main(argv) == 0
   again = json.load(open(tmp_path / "results" / "ots_smoke.json"))
   assert [r["value"] for r in again["rows"]] == [r["value"] for r in table["rows"]]
+
+
+@pytest.mark.slow
+def test_authors_part_smoke(mnist, tmp_path, monkeypatch):
+  """The authors' settings on a 128-image subset, rounds of 16 updates: the first seed trains to 1 then 2
+  rounds (one run resumed), the table rows come from the last budget, the ablation from its own run."""
+  monkeypatch.setattr(results_io, "RESULTS", str(tmp_path / "results"))
+  argv = ["--parts", "authors", "--seeds", "0", "--runs-dir", str(tmp_path / "runs"), "--authors-train", "128",
+          "--authors-rounds", "1", "2", "--authors-round", "16", "--override", "ots_fit.ots_steps=8",
+          "--override", "ots_fit.fit_steps=8", "--override", "ots_fit.stop_window=4", "--override",
+          "num_fid_samples=200", "--override", "checkpoint_every=8", "--table", "authors_smoke"]
+  assert ots_fit.main(argv) == 0
+  rows = {(r["method"], r["dataset"], r["metric"]): r for r in json.load(open(tmp_path / "results" / "authors_smoke.json"))["rows"]}
+  for method in ("ots_fit_authors", "ots_fit_authors_nonalternating"):
+    assert {m for (a, d, m) in rows if a == method and d == "mnist"} == {"w1_l1", "w1_l1_train", "fid", "score"}
+  assert {d for (a, d, m) in rows if d.startswith("mnist-budget")} == {"mnist-budget-0k"}  # 16 and 32 updates
+  run = tmp_path / "runs" / "mnist" / "ots_fit_authors_s0"
+  assert json.load(open(run / "metrics_16.json"))["step"] == 16 and json.load(open(run / "metrics_32.json"))["step"] == 32
+  assert "the first 128 MNIST training images" in rows[("ots_fit_authors", "mnist", "score")]["notes"]
+  ablation = json.load(open(tmp_path / "runs" / "mnist" / "ots_fit_authors_nonalternating_s0" / "config.json"))
+  assert ablation["ots_fit"]["ots_steps"] == 16 and ablation["num_train"] == 128

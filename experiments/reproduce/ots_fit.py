@@ -18,6 +18,16 @@ same number of updates (wae_mmd_mnist.py:cpu with ``num_steps`` set). The rows:
 - fid and score: FID and the Inception-style score, 10,000 samples under ltot's MNIST LeNet
   (the paper used other feature nets: only the ordering compares).
 Finished runs are reused, so an interrupted table resumes.
+
+Authors (``--parts authors``): ots_fit.py:ots_fit_authors-mnist (the OTS/FIT authors' code where
+the paper is silent: Adam on psi, their histogram stop, FIT on the stored pairs, their generator)
+and its non-alternating ablation, on the first ``--authors-train`` MNIST training images (the
+2-core CPU cannot run the authors' 60,000: an OTS step there costs about 1.6 s). The budget is
+counted in updates, ``--authors-rounds`` times the authors' round of 4,000 + 4,000 steps
+(``--authors-round``; an OTS phase that the histogram rule stops early makes more, shorter rounds). Rows: the same four
+metrics per seed at the table budget (the last of ``--authors-rounds``; w1_l1_train against the
+training subset), and for the first seed the score and FID after each budget of
+``--authors-rounds`` (dataset ``mnist-budget-Nk``, one run resumed budget by budget).
 """
 
 from __future__ import annotations
@@ -141,15 +151,18 @@ def mnist_dir(runs_dir: str, method: str, seed: int) -> str:
 
 
 def train_w1(run_dir: str, num: int = 1000) -> float:
-  """The exact W1 on l1 pixel distances between ``num`` samples of a finished run and ``num`` train images."""
+  """The exact W1 on l1 pixel distances between ``num`` samples of a finished run and ``num`` of the
+  images it trained on (the run's ``num_train`` first ones, or the whole train split; all of them
+  where there are fewer)."""
   from ltot import data, methods
   from ltot.metrics import wasserstein
   from ltot.train import read_run_config, restore_run
   from ltot.train.loop import root_keys
   config = read_run_config(run_dir)
-  images = data.load("mnist", "train").images
+  images = data.load_split(config, "train").images
+  num = min(num, len(images))
   method = methods.build(config, len(images) // config.batch_size)
-  example = {"x": images} if getattr(method, "resident_data", False) else {"x": images[:2]}
+  example = {"x": images} if method.resident_data else {"x": images[:2]}
   _, state = restore_run(run_dir, jax.eval_shape(method.init, root_keys(config.seed)["init"], example))
   samples = np.asarray(method.sample(state, jax.random.key(config.seed + 1), num)).reshape(num, -1)
   real = images[np.random.default_rng(config.seed).choice(len(images), num, replace=False)]
@@ -186,6 +199,79 @@ def mnist_rows(runs_dir: str, seeds: list[int], overrides: list[str]) -> list[di
   return rows
 
 
+AUTHORS = ("ots_fit_authors", "ots_fit_authors_nonalternating")
+
+
+def _rounds_reached(run_dir: str) -> int:
+  """The OTS/FIT round of the run's last logged training step (0-based, so rounds begun - 1)."""
+  with open(os.path.join(run_dir, "metrics.jsonl")) as f:
+    train_lines = [json.loads(line) for line in f if '"round"' in line]
+  return int(train_lines[-1]["round"]) + 1
+
+
+def budget_run(preset: str, seed: int, run_dir: str, budgets: list[int], overrides: list[str]) -> list[dict]:
+  """The final metrics of one run after each budget (updates, ascending): trained to the first, then
+  resumed to each next (``num_steps`` is a schedule key); each budget's metrics.json is kept as
+  metrics_<budget>.json, and finished budgets are reused."""
+  out = []
+  for budget in budgets:
+    kept = os.path.join(run_dir, f"metrics_{budget}.json")
+    if not os.path.isfile(kept):
+      if os.path.isfile(os.path.join(run_dir, "metrics.json")):
+        os.replace(os.path.join(run_dir, "metrics.json"), os.path.join(run_dir, "metrics_previous.json"))
+      status = train_run("ots_fit.py", preset, seed, run_dir, overrides + [f"--config.num_steps={budget}"])
+      print(f"mnist {preset} seed {seed} to {budget} updates: {status}", flush=True)
+      if status.startswith("FAILED"):
+        raise SystemExit(status)
+      final = json.load(open(os.path.join(run_dir, "metrics.json")))
+      final["rounds"] = _rounds_reached(run_dir)
+      final["w1_l1_train"] = train_w1(run_dir)
+      with open(kept, "w") as f:
+        json.dump(final, f, indent=2)
+    out.append(json.load(open(kept)))
+  return out
+
+
+def authors_rows(runs_dir: str, seeds: list[int], num_train: int, rounds: list[int], round_length: int,
+                 overrides: list[str]) -> list[dict]:
+  budgets = [r * round_length for r in sorted(rounds)]
+  common = [f"--config.num_train={num_train}", *overrides]
+  setting = (f"the first {num_train} MNIST training images; budget {budgets[-1]} updates "
+             f"({budgets[-1] // round_length} x a round of {round_length} updates)")
+  rows = []
+  for method in AUTHORS:
+    finals, per_budget = [], []
+    for i, seed in enumerate(seeds):
+      mine = budgets if (i == 0 and method == AUTHORS[0]) else budgets[-1:]
+      # the ablation's one OTS phase takes the alternating run's OTS share of the budget, then FIT
+      phase = [f"--config.ots_fit.ots_steps={budgets[-1] // 2}"] if method != AUTHORS[0] else []
+      results = budget_run(f"{method}-mnist", seed, mnist_dir(runs_dir, method, seed), mine, common + phase)
+      finals.append(results[-1])
+      if len(mine) > 1:
+        per_budget = list(zip(mine, results))
+    rounds_done = ", ".join(str(m["rounds"]) for m in finals)
+    for metric, key in (("w1_l1", "w1_l1"), ("w1_l1_train", "w1_l1_train"), ("fid", "fid"),
+                        ("score", "inception_score")):
+      v = np.array([m[key] for m in finals])
+      rows.append({"method": method, "dataset": "mnist", "metric": metric, "value": float(v.mean()),
+                   "std": float(v.std(ddof=1)) if len(v) > 1 else None, "seeds": len(v),
+                   "paper_value": PAPER["ots_fit"].get(metric) if method == AUTHORS[0] else None,
+                   "reference_value": finals[0].get("real_inception_score") if metric == "score" else None,
+                   "notes": f"ots_fit.py:{method}-mnist, {setting}; rounds begun per seed {rounds_done}; seeds "
+                            f"{','.join(map(str, seeds))}; per seed " + ", ".join(f"{x:.4g}" for x in v)
+                            + ("; paper: Table 1 (60,000 images, about 100 rounds)" if method == AUTHORS[0] else ""),
+                   **measured_where(method, finals)})
+    for budget, m in per_budget:
+      for metric, key in (("score", "inception_score"), ("fid", "fid"), ("w1_l1_train", "w1_l1_train")):
+        rows.append({"method": method, "dataset": f"mnist-budget-{budget // 1000}k", "metric": metric,
+                     "value": float(m[key]), "std": None, "seeds": 1, "paper_value": None,
+                     "reference_value": m.get("real_inception_score") if metric == "score" else None,
+                     "notes": f"seed {seeds[0]}, {budget} updates ({m['rounds']} rounds begun), the first {num_train} "
+                              f"MNIST training images; the budget curve of the {method} row",
+                     **measured_where(method, [m])})
+  return rows
+
+
 def mnist_figure(runs_dir: str, seed: int, table: str) -> str:
   """results/<table>_mnist_samples.png: 64 samples of each MNIST run of seed ``seed``."""
   return run_images_figure({m: mnist_dir(runs_dir, m, seed) for m in (*METHODS, "wae")}, ("samples.png",),
@@ -194,13 +280,19 @@ def mnist_figure(runs_dir: str, seed: int, table: str) -> str:
 
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--parts", nargs="+", default=["ring", "mnist"], choices=["ring", "mnist"])
+  parser.add_argument("--parts", nargs="+", default=["ring", "mnist"], choices=["ring", "mnist", "authors"])
   parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
   parser.add_argument("--runs-dir", default="runs/ots_fit")
   parser.add_argument("--num-eval", type=int, default=2000, help="generated and fresh ring points per W2")
   parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
                       help="config override for every run (e.g. num_steps=30 for a smoke test); the table notes them")
   parser.add_argument("--table", default="ots_fit")
+  parser.add_argument("--authors-train", type=int, default=6_000, help="MNIST training images of the authors part")
+  parser.add_argument("--authors-rounds", nargs="+", type=int, default=[2, 4, 8],
+                      help="budgets in rounds of --authors-round updates: the first seed runs each, the others "
+                           "the last (the table's)")
+  parser.add_argument("--authors-round", type=int, default=8_000,
+                      help="updates of a round: the authors' 4,000 OTS + 4,000 FIT steps (smaller with --override)")
   args = parser.parse_args(argv)
   rows = []
   if "ring" in args.parts:
@@ -211,12 +303,19 @@ def main(argv=None) -> int:
   if "mnist" in args.parts:
     rows += mnist_rows(args.runs_dir, args.seeds, [f"--config.{o}" for o in args.override])
     print("wrote", mnist_figure(args.runs_dir, args.seeds[0], args.table))
+  if "authors" in args.parts:
+    rows += authors_rows(args.runs_dir, args.seeds, args.authors_train, args.authors_rounds, args.authors_round,
+                         [f"--config.{o}" for o in args.override])
+    print("wrote", run_images_figure({m: mnist_dir(args.runs_dir, m, args.seeds[0]) for m in AUTHORS}, ("samples.png",),
+                                     f"MNIST samples, the authors' settings, seed {args.seeds[0]}",
+                                     f"{args.table}_authors_mnist_samples.png"))
   for row in rows:
     if args.override:
       row["notes"] += "; overrides " + " ".join(args.override)
   command = "python -m experiments.reproduce.ots_fit " + " ".join(argv if argv is not None else sys.argv[1:])
   print("wrote", write_table(args.table, rows, command.strip()))
-  expected = 2 * ("ring" in args.parts) + 12 * ("mnist" in args.parts)
+  expected = (2 * ("ring" in args.parts) + 12 * ("mnist" in args.parts)
+              + (8 + 3 * len(args.authors_rounds) * (len(args.authors_rounds) > 1)) * ("authors" in args.parts))
   return 0 if len(rows) == expected else 1
 
 

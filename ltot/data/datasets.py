@@ -193,7 +193,9 @@ def load_split(config, split: str) -> ImageData:
   the user's images ``npy:PATH`` / ``folder:PATH`` (``ltot.data.user.load_user``), or a 2-D toy of
   ``TOY_SETS`` drawn from the run's seed (``toy_split``): ``config.num_train`` points for
   "train", ``config.num_eval_examples`` fresh ones for "test", moons / circles with noise
-  ``config.toy_noise`` where the config has one.
+  ``config.toy_noise`` where the config has one. For a dataset of ``DATASETS``, an optional
+  ``config.num_train`` (0 or absent: all) keeps the first ``num_train`` examples of the train
+  split, in the split's fixed order (a budget for the runs that keep the dataset on the devices).
 
   Example:
     >>> import ml_collections
@@ -206,4 +208,8 @@ def load_split(config, split: str) -> ImageData:
     return ImageData(toy_split(config.dataset, split, seed=config.seed, num=num, noise=config.get("toy_noise")), None)
   if is_user_dataset(config.dataset):
     return ImageData(load_user(config.dataset, split), None)
-  return load(config.dataset, split)
+  limit = config.get("num_train") if split == "train" else None
+  data = load(config.dataset, split, limit=limit or None)
+  if limit and len(data) < limit:
+    raise ValueError(f"num_train={limit} but the {config.dataset} train split has {len(data)} examples")
+  return data

@@ -52,3 +52,15 @@ def test_check_images():
     data.check_images(np.array([0.0, np.nan]))
   with pytest.raises(ValueError, match=r"\[0, 1\]"):
     data.check_images(np.array([0.0, 255.0]))
+
+
+def test_num_train_keeps_the_first_training_images(mnist):
+  import ml_collections
+  config = ml_collections.ConfigDict(dict(dataset="mnist", num_train=7))
+  np.testing.assert_array_equal(data.load_split(config, "train").images, mnist["train"].images[:7])
+  assert len(data.load_split(config, "test")) == 10_000  # the test split stays whole
+  config.num_train = 0
+  assert len(data.load_split(config, "train")) == 60_000
+  config.num_train = 60_001
+  with pytest.raises(ValueError, match="num_train=60001 but the mnist train split has 60000 examples"):
+    data.load_split(config, "train")
