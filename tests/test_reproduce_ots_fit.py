@@ -35,14 +35,14 @@ def test_authors_part_smoke(mnist, tmp_path, monkeypatch):
   rounds (one run resumed), the table rows come from the last budget, the ablation from its own run."""
   monkeypatch.setattr(results_io, "RESULTS", str(tmp_path / "results"))
   argv = ["--parts", "authors", "--seeds", "0", "--runs-dir", str(tmp_path / "runs"), "--authors-train", "128",
-          "--authors-rounds", "1", "2", "--authors-round", "16", "--override", "ots_fit.ots_steps=8",
+          "--authors-rounds", "1", "2", "--authors-table", "2", "--authors-round", "16", "--override", "ots_fit.ots_steps=8",
           "--override", "ots_fit.fit_steps=8", "--override", "ots_fit.stop_window=4", "--override",
           "num_fid_samples=200", "--override", "checkpoint_every=8", "--table", "authors_smoke"]
   assert ots_fit.main(argv) == 0
   rows = {(r["method"], r["dataset"], r["metric"]): r for r in json.load(open(tmp_path / "results" / "authors_smoke.json"))["rows"]}
   for method in ("ots_fit_authors", "ots_fit_authors_nonalternating"):
     assert {m for (a, d, m) in rows if a == method and d == "mnist"} == {"w1_l1", "w1_l1_train", "fid", "score"}
-  assert {d for (a, d, m) in rows if d.startswith("mnist-budget")} == {"mnist-budget-0k"}  # 16 and 32 updates
+  assert {d for (a, d, m) in rows if d.startswith("mnist-budget")} == {"mnist-budget-16", "mnist-budget-32"}
   run = tmp_path / "runs" / "mnist" / "ots_fit_authors_s0"
   assert json.load(open(run / "metrics_16.json"))["step"] == 16 and json.load(open(run / "metrics_32.json"))["step"] == 32
   assert "the first 128 MNIST training images" in rows[("ots_fit_authors", "mnist", "score")]["notes"]
