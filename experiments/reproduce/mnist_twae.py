@@ -13,7 +13,9 @@ directory and scored by the run's end-of-training report):
   recon_mse, and the latent fit: latent_sw / latent_gw (the penalty between the test codes and
   ball samples) and outside_ball (the fraction of test codes outside the unit ball).
 - trend: twae_sw and twae_sw_r (Algorithm 3, alpha 0.2) at m = 200 and 400 (FID), with m = 100
-  from the m100 part: Table 3's trend in m.
+  from the m100 part: Table 3's trend in m. Every preset trains the same number of updates, so an
+  m = 400 run sees a quarter of the images of an m = 100 run; ``--equal-epochs`` trains each
+  m / 100 times longer instead (the paper trains every m for the same epochs).
 Finished runs (metrics.json here or in the archive) are not trained again, and unfinished ones resume from their checkpoints. Each
 finished run's config.json, metrics.json and PNGs are copied into ``--archive`` (committed:
 experiments/results/mnist_twae_runs/), and the table is written from there, so it can be
@@ -33,6 +35,7 @@ import numpy as np
 
 from experiments.reproduce._runs import CONFIGS, finished, seed_rows, train_run
 from experiments.results_io import run_images_figure, write_table
+from ltot.configs import TESSELLATION_CPU_UPDATES
 from ltot.train.checkpoint import read_run_config
 
 FIT = ("fid", "fid_recon", "recon_mse", "outside_ball")
@@ -53,6 +56,12 @@ SETTINGS = "1/16 width, the TWAE authors' Adam (lr 1e-4, betas 0.9/0.999, consta
 
 ARCHIVE = os.path.join(os.path.dirname(__file__), "..", "results", "mnist_twae_runs")
 KEPT = ("config.json", "metrics.json", "samples.png", "reconstructions.png", "interpolations.png")
+
+
+def scaled_updates(dataset: str) -> int:
+  """The updates of an m-region run ("mnist-m200") that see as many images as the m = 100 preset's:
+  a region update takes N / m images, so m / 100 times ``TESSELLATION_CPU_UPDATES``."""
+  return TESSELLATION_CPU_UPDATES * int(dataset.rpartition("-m")[2]) // 100
 
 
 def run_dir(runs_dir: str, method: str, dataset: str, seed: int) -> str:
@@ -159,6 +168,9 @@ def main(argv=None) -> int:
   parser.add_argument("--archive", default=ARCHIVE, help="where finished runs are kept and the table is read from")
   parser.add_argument("--table", default="mnist_twae", help="results table to write")
   parser.add_argument("--collect-only", action="store_true", help="write the table from the archive; train nothing")
+  parser.add_argument("--equal-epochs", action="store_true",
+                      help="train each m-region run m / 100 times the presets' updates, so that it sees as many "
+                           "images as the m = 100 runs (use with its own --table and --archive)")
   parser.add_argument("--diagnose", action="store_true",
                       help="also the m100 rows' per-region and global latent fit, from the checkpoints in --runs-dir")
   args = parser.parse_args(argv)
@@ -172,7 +184,8 @@ def main(argv=None) -> int:
       workdir = run_dir(args.runs_dir, method, dataset, seed)
       if os.path.isfile(os.path.join(run_dir(args.archive, method, dataset, seed), "metrics.json")):
         return method, dataset, seed, "archived before"
-      status = train_run(config, preset, seed, workdir, args.override)
+      extra = [f"--config.num_steps={scaled_updates(dataset)}"] if args.equal_epochs else []
+      status = train_run(config, preset, seed, workdir, extra + args.override)
       if not status.startswith("FAILED"):
         archive(workdir, args.archive)
       return method, dataset, seed, status
