@@ -1,4 +1,6 @@
-"""The `ltot` command, run as a real subprocess the way users run it."""
+"""The `ltot` command: run as a real subprocess the way users run it where the process matters (a
+training run's outputs, signals, `python -m`), and in this process (``cli.run``) for argument and
+error handling, which does not depend on it (each subprocess pays seconds of imports)."""
 
 import json
 import os
@@ -26,26 +28,26 @@ def ltot(*args, env=None):
     ("--config.wae.kernel=laplace", "kernel must be 'imq' or 'rbf'"),
     ("--config.model.arch=resnet", "unknown architecture 'resnet'"),
 ])
-def test_bad_config_values_fail_fast(tmp_path, override, message):
-  r = ltot("train", f"--config={CONFIG}", override, f"--workdir={tmp_path}")
-  assert r.returncode != 0 and message in r.stderr, r.stderr[-2000:]
-  assert "Traceback" not in r.stderr
+def test_bad_config_values_fail_fast(tmp_path, override, message, capsys):
+  assert in_process("train", f"--config={CONFIG}", override, f"--workdir={tmp_path}") != 0
+  err = capsys.readouterr().err
+  assert message in err and "Traceback" not in err, err[-2000:]
   assert not (tmp_path / "checkpoints").exists()
 
 
-def test_unknown_or_mistyped_keys(tmp_path):
-  r = ltot("train", f"--config={CONFIG}", "--config.batch_sise=10", f"--workdir={tmp_path}")
-  assert r.returncode == 2 and "batch_sise" in r.stderr
-  r = ltot("train", f"--config={CONFIG}", "--config.batch_size=ten", f"--workdir={tmp_path}")
-  assert r.returncode == 2 and "batch_size" in r.stderr
+def test_unknown_or_mistyped_keys(tmp_path, capsys):
+  assert in_process("train", f"--config={CONFIG}", "--config.batch_sise=10", f"--workdir={tmp_path}") == 2
+  assert "batch_sise" in capsys.readouterr().err
+  assert in_process("train", f"--config={CONFIG}", "--config.batch_size=ten", f"--workdir={tmp_path}") == 2
+  assert "batch_size" in capsys.readouterr().err
 
 
-def test_usage_errors(tmp_path):
-  assert ltot().returncode == 2
-  r = ltot("train", f"--config={CONFIG}")
-  assert r.returncode == 2 and "needs --workdir" in r.stderr
-  r = ltot("eval", f"--workdir={tmp_path}")
-  assert r.returncode == 2 and "no config.json" in r.stderr
+def test_usage_errors(tmp_path, capsys):
+  assert in_process() == 2
+  assert in_process("train", f"--config={CONFIG}") == 2
+  assert "needs --workdir" in capsys.readouterr().err
+  assert in_process("eval", f"--workdir={tmp_path}") == 2
+  assert "no config.json" in capsys.readouterr().err
 
 
 def in_process(*args):
@@ -109,7 +111,7 @@ def test_library_bugs_keep_their_traceback(monkeypatch, tmp_path):
 
 
 @pytest.mark.slow
-def test_train_eval_sample_end_to_end(tmp_path):
+def test_train_eval_sample_end_to_end(tmp_path, capsys):
   workdir = tmp_path / "run"
   r = ltot("train", f"--config={CONFIG}", "--config.num_steps=30", "--config.log_every=10",
            "--config.checkpoint_every=20", "--config.eval_every=20", "--config.num_eval_examples=200",
@@ -125,34 +127,33 @@ def test_train_eval_sample_end_to_end(tmp_path):
   assert [l["step"] for l in lines if l["split"] == "eval"] == [20]
   assert sorted(os.listdir(workdir / "checkpoints")) == ["20", "30"]
 
-  r = ltot("eval", f"--workdir={workdir}", "--num-samples=500")
-  assert r.returncode == 0, r.stderr[-3000:]
-  evaluated = json.loads(r.stdout)
+  capsys.readouterr()
+  assert in_process("eval", f"--workdir={workdir}", "--num-samples=500") == 0
+  evaluated = json.loads(capsys.readouterr().out)
   assert evaluated["step"] == 30 and evaluated["num_samples"] == 500
   # 30 steps of a tiny net: far from the data under the classifier, but a valid score.
   assert evaluated["fid"] > 1 and evaluated["real_inception_score"] > 9 and evaluated["w1_l1"] > 0
   assert evaluated["recon_mse"] == pytest.approx(metrics["recon_mse"], rel=1e-5)
 
-  r = ltot("report", str(workdir), f"--out={tmp_path / 'report' / 'runs.md'}")
-  assert r.returncode == 0, r.stderr[-3000:]
+  assert in_process("report", str(workdir), f"--out={tmp_path / 'report' / 'runs.md'}") == 0
   table = (tmp_path / "report" / "runs.md").read_text()
   header = table.splitlines()[0].split(" | ")
   assert "fid" in header and "recon_mse" in header
   assert str(workdir) in table
   assert (tmp_path / "report" / "runs_train_loss.png").is_file()
   assert (tmp_path / "report" / "runs_eval_recon_mse.png").is_file()
-  r = ltot("report", str(tmp_path / "nowhere"), f"--out={tmp_path / 'x.md'}")
-  assert r.returncode == 2 and "does not exist" in r.stderr
+  capsys.readouterr()
+  assert in_process("report", str(tmp_path / "nowhere"), f"--out={tmp_path / 'x.md'}") == 2
+  assert "does not exist" in capsys.readouterr().err
   (tmp_path / "empty").mkdir()
-  r = ltot("report", str(tmp_path / "empty"), f"--out={tmp_path / 'x.md'}")
-  assert r.returncode == 2 and "no metrics.json" in r.stderr
+  assert in_process("report", str(tmp_path / "empty"), f"--out={tmp_path / 'x.md'}") == 2
+  assert "no metrics.json" in capsys.readouterr().err
 
-  r = ltot("sample", f"--workdir={workdir}", "--num=7", f"--out={tmp_path / 's.npy'}")
-  assert r.returncode == 0, r.stderr[-3000:]
+  assert in_process("sample", f"--workdir={workdir}", "--num=7", f"--out={tmp_path / 's.npy'}") == 0
   samples = np.load(tmp_path / "s.npy")
   assert samples.shape == (7, 28, 28, 1) and samples.min() >= 0 and samples.max() <= 1
-  r = ltot("sample", f"--workdir={workdir}", "--num=7", f"--out={tmp_path / 's.txt'}")
-  assert r.returncode == 2 and "--out" in r.stderr
+  assert in_process("sample", f"--workdir={workdir}", "--num=7", f"--out={tmp_path / 's.txt'}") == 2
+  assert "--out" in capsys.readouterr().err
 
 
 @pytest.mark.slow
