@@ -282,7 +282,7 @@ def ots_fit(preset: str = "ots_fit-ring") -> ml_collections.ConfigDict:
       generator="line" if ring else "mnist_mlp", hidden=(128, 128), out_dim=2, activation="relu",
       noise="uniform" if ring else "gaussian", noise_dim=2 if ring else 32,
       cost="sqeuclidean" if ring else "l1", psi_optimizer="sgd", psi_lr=1e-3 if ring else 0.1,
-      ots_steps=ots_steps, fit_steps=fit_steps, ots_tol=0.0, alternate=method == "ots_fit",
+      ots_steps=ots_steps, fit_steps=fit_steps, ots_tol=0.0, alternate=not method.endswith("_nonalternating"),
       subsample=() if ring else ((1, 0.01), (2, 0.1)), lr=3e-4 if ring else 1e-3, b1=0.9, b2=0.999, chunk=0,
       output="sigmoid", image_shape=(28, 28, 1), stop_window=0, stop_bins=1000, stop_range=(200 / 256, 320 / 256),
       fit_pairs="fresh"))

@@ -47,4 +47,5 @@ def test_authors_part_smoke(mnist, tmp_path, monkeypatch):
   assert json.load(open(run / "metrics_16.json"))["step"] == 16 and json.load(open(run / "metrics_32.json"))["step"] == 32
   assert "the first 128 MNIST training images" in rows[("ots_fit_authors", "mnist", "score")]["notes"]
   ablation = json.load(open(tmp_path / "runs" / "mnist" / "ots_fit_authors_nonalternating_s0" / "config.json"))
-  assert ablation["ots_fit"]["ots_steps"] == 16 and ablation["num_train"] == 128
+  assert ablation["ots_fit"]["ots_steps"] == 16 and ablation["num_train"] == 128 and not ablation["ots_fit"]["alternate"]
+  assert json.load(open(run / "config.json"))["ots_fit"]["alternate"]

@@ -218,3 +218,13 @@ def test_tanh_output_maps_the_generator_to_unit_pixels():
   z = method.sample_noise(jax.random.key(1), 6)
   logits = method.net.apply({"params": state.gen.params}, z)
   np.testing.assert_allclose(method.sample(state, jax.random.key(1), 6), 0.5 * (np.tanh(logits) + 1), atol=1e-6)
+
+
+def test_presets_alternate_except_the_ablations():
+  from ltot import configs
+  for method in configs.OTS_FIT_METHODS:
+    for dataset in configs.OTS_FIT_DATASETS:
+      if dataset == "ring" and "authors" in method:
+        continue
+      c = configs.ots_fit(f"{method}-{dataset}")
+      assert c.ots_fit.alternate == (not method.endswith("_nonalternating")), (method, dataset)
