@@ -168,13 +168,15 @@ def main(argv=None) -> int:
   parser.add_argument("--archive", default=ARCHIVE, help="where finished runs are kept and the table is read from")
   parser.add_argument("--table", default="mnist_twae", help="results table to write")
   parser.add_argument("--collect-only", action="store_true", help="write the table from the archive; train nothing")
+  parser.add_argument("--methods", nargs="+", choices=sorted({m for m, _ in ROWS}),
+                      help="only these rows of the parts (default: all)")
   parser.add_argument("--equal-epochs", action="store_true",
                       help="train each m-region run m / 100 times the presets' updates, so that it sees as many "
                            "images as the m = 100 runs (use with its own --table and --archive)")
   parser.add_argument("--diagnose", action="store_true",
                       help="also the m100 rows' per-region and global latent fit, from the checkpoints in --runs-dir")
   args = parser.parse_args(argv)
-  keys = [k for part in args.parts for k in PARTS[part]]
+  keys = [k for part in args.parts for k in PARTS[part] if not args.methods or k[0] in args.methods]
   if not args.collect_only:
     jobs = [(k, s) for s in args.seeds for k in keys]
 
