@@ -108,6 +108,7 @@ def base(preset: str, *, method: str, dataset: str = "mnist", arch: str = "mnist
   # The images' [H, W, C]; None: the architecture's own (MNIST's for mnist_conv). `ltot train` fills it
   # in from the data, so one config trains on other image sizes (ltot.nn.make_autoencoder).
   c.model.image_shape = ml_collections.config_dict.placeholder(tuple)
+  c.model.conv = "auto"  # the stride-2 convs: "matrix" products, flax's "xla" convs, or "auto" (ltot.nn.conv_impl)
   # WAE paper, MNIST: Adam(1e-3, beta1 0.5), x0.5 after 30 epochs, x0.1 (of the base) after 50.
   c.optim = ml_collections.ConfigDict(dict(lr=1e-3, b1=0.5, b2=0.999, decay_epochs=((30, 0.5), (50, 0.1))))
   return c
@@ -277,7 +278,8 @@ def ots_fit(preset: str = "ots_fit-ring") -> ml_collections.ConfigDict:
   c.checkpoint_every = c.num_steps if ring else 1_000
   c.max_checkpoints = 2
   c.nonfinite = "stop"
-  c.model = ml_collections.ConfigDict(dict(width=1.0))  # the image generator's width multiplier
+  # the image generator's width multiplier, and its convs' implementation (ltot.nn.conv_impl)
+  c.model = ml_collections.ConfigDict(dict(width=1.0, conv="auto"))
   c.ots_fit = ml_collections.ConfigDict(dict(
       generator="line" if ring else "mnist_mlp", hidden=(128, 128), out_dim=2, activation="relu",
       noise="uniform" if ring else "gaussian", noise_dim=2 if ring else 32,

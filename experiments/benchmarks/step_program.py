@@ -45,6 +45,39 @@ def _programs(method, device):
                                       donate_argnums=(0,))}
 
 
+def race(programs: dict, init, batches, updates_per_batch: int, steps: int, rounds: int, device,
+         label: str = "") -> tuple[dict[str, float], dict[str, bool]]:
+  """Runs each of ``programs`` ({name: step(state, batch, rng)}) from ``init`` (replicated over ``device``)
+  on the same batches and keys: 2 warm-up steps each, then ``rounds`` alternating rounds of ``steps``.
+  Returns the median steps/s per program, and whether each state after round 1 is bitwise the first
+  program's."""
+  states = {k: replicate(init, device) for k in programs}
+  done = {k: 0 for k in programs}
+
+  def run(k, n):
+    for _ in range(n):
+      states[k], metrics = programs[k](states[k], batches(done[k] // updates_per_batch),
+                                       jax.random.fold_in(jax.random.key(1), done[k]))
+      done[k] += 1
+    jax.block_until_ready(metrics)
+
+  for k in programs:
+    run(k, 2)
+  first = next(iter(programs))
+  rates = {k: [] for k in programs}
+  for r in range(rounds):
+    for k in programs:
+      t = time.perf_counter()
+      run(k, steps)
+      rates[k].append(steps / (time.perf_counter() - t))
+    if r == 0:
+      equal = {k: all(np.array_equal(np.asarray(a), np.asarray(b))
+                      for a, b in zip(jax.tree.leaves(states[first]), jax.tree.leaves(states[k])))
+               for k in programs if k != first}
+    print(label, {k: round(v[-1], 2) for k, v in rates.items()}, flush=True)
+  return {k: statistics.median(v) for k, v in rates.items()}, equal
+
+
 def measure(preset: str, steps: int, rounds: int) -> dict:
   """The row of one ``FILE:PRESET``."""
   name, _, which = preset.partition(":")
@@ -54,30 +87,8 @@ def measure(preset: str, steps: int, rounds: int) -> dict:
   device = jax.local_devices()[:1]
   batches = Batches({"x": images}, config.batch_size, seed=0, num_devices=1)
   init = method.init(jax.random.key(0), {"x": images[:config.batch_size]})
-  programs = _programs(method, device)
-  states = {k: replicate(init, device) for k in programs}
-  done = {k: 0 for k in programs}
-
-  def run(k, n):
-    for _ in range(n):
-      states[k], metrics = programs[k](states[k], batches(done[k] // method.updates_per_batch), jax.random.fold_in(jax.random.key(1), done[k]))
-      done[k] += 1
-    jax.block_until_ready(metrics)
-
-  for k in programs:
-    run(k, 2)
-  rates = {k: [] for k in programs}
-  for r in range(rounds):
-    for k in programs:
-      t = time.perf_counter()
-      run(k, steps)
-      rates[k].append(steps / (time.perf_counter() - t))
-    if r == 0:
-      equal = {k: all(np.array_equal(np.asarray(a), np.asarray(b))
-                      for a, b in zip(jax.tree.leaves(states["map_step"]), jax.tree.leaves(states[k])))
-               for k in programs if k != "map_step"}
-    print(preset, {k: round(v[-1], 2) for k, v in rates.items()}, flush=True)
-  median = {k: statistics.median(v) for k, v in rates.items()}
+  median, equal = race(_programs(method, device), init, batches, method.updates_per_batch, steps, rounds, device,
+                       preset)
   ours, peer = median["map_step"], median["pmap_donated"]
   others = "; ".join(f"{k} {v:.4g} steps/s ({v / peer:.2f}x)" for k, v in median.items() if k != "map_step")
   same = ", ".join(f"{k} {'equal' if v else 'different'}" for k, v in equal.items())

@@ -220,7 +220,8 @@ class LatentMap(Method):
     x = batch["x"]
     return self.autoencoder.encode(state.autoencoder, x) if self._images(x) else x
 
-  def training_data(self, state: LatentState, rng: jax.Array, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+  def training_data(self, state: LatentState, rng: jax.Array,
+                    arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The dataset the steps consume: ``{"x": codes [N, d]}`` (images encoded once, or the points)."""
     del rng
     x = arrays["x"]

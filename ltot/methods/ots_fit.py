@@ -57,7 +57,7 @@ from ltot import discrepancy
 from ltot._distances import safe_sqrt
 from ltot.data.pipeline import check_arrays, to_unit_float
 from ltot.methods.latent import NOISES, draw_noise
-from ltot.nn import MLP, LineStart, MLPDecoder, init_variables, make_autoencoder
+from ltot.nn import MLP, LineStart, MLPDecoder, init_variables, make_autoencoder, model_options
 from ltot.ot import COSTS, c_transform, ots_update, window_balanced, window_init, window_push
 from ltot.train.method import Method
 from ltot.train.parallel import AXIS, local_rows
@@ -348,7 +348,7 @@ def from_config(config, steps_per_epoch: int) -> OTSFIT:
     net = MLPDecoder(tuple(s.hidden), tuple(s.image_shape), s.activation)
   else:
     decoder = make_autoencoder(s.generator, s.noise_dim, width=config.model.width,
-                               image_shape=config.model.get("image_shape")).decoder
+                               **model_options(config.model)).decoder
     net = _InferenceDecoder(decoder)
   if s.psi_optimizer not in ("sgd", "adam"):
     raise ValueError(f"ots_fit.psi_optimizer must be 'sgd' or 'adam', got {s.psi_optimizer!r}")

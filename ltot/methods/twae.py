@@ -70,7 +70,7 @@ import jax.numpy as jnp
 from ltot import discrepancy, tessellation
 from ltot.data.pipeline import to_unit_float
 from ltot.methods.autoencoder import AutoencoderMethod
-from ltot.nn import make_autoencoder
+from ltot.nn import make_autoencoder, model_options
 from ltot.ot import balanced_assignment, lcm, pairwise_cost
 from ltot.train.parallel import AXIS, gather, local_rows
 from ltot.train.state import TrainState, adam_with_schedule
@@ -190,7 +190,8 @@ class TWAE(AutoencoderMethod):
     if self.region_prior not in REGION_PRIORS:
       raise ValueError(f"region_prior must be one of {REGION_PRIORS}, got {self.region_prior!r}")
     if self.lam < 0 or self.alpha < 0 or self.recon_weight <= 0:
-      raise ValueError(f"need lam >= 0, alpha >= 0, recon_weight > 0; got {self.lam}, {self.alpha}, {self.recon_weight}")
+      raise ValueError(f"need lam >= 0, alpha >= 0, recon_weight > 0; "
+                       f"got {self.lam}, {self.alpha}, {self.recon_weight}")
 
   def sample_penalty(self, z, z_prior, rng):
     return discrepancy.DISCREPANCIES[self.penalty](z, z_prior, rng=rng, **dict(self.penalty_options))
@@ -329,8 +330,7 @@ def from_config(config, steps_per_epoch: int) -> TWAE:
   d = config.model.latent_dim
   if config.batch_size % t.num_regions:
     raise ValueError(f"batch_size={config.batch_size} (N) must be a multiple of twae.num_regions={t.num_regions}")
-  ae = make_autoencoder(config.model.arch, d, width=config.model.width, axis_name=AXIS,
-                        image_shape=config.model.get("image_shape"))
+  ae = make_autoencoder(config.model.arch, d, width=config.model.width, axis_name=AXIS, **model_options(config.model))
   o = config.optim
   tx = adam_with_schedule(o.lr, o.b1, o.b2, steps_per_epoch * t.num_regions, dict(o.decay_epochs))
   return TWAE(ae, tx, d, prior="ball", num_regions=t.num_regions, tessellation=t.tessellation,

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 
 from ltot.data.pipeline import to_unit_float
 from ltot.methods.autoencoder import AutoencoderMethod, per_example_sum
-from ltot.nn import make_autoencoder
+from ltot.nn import make_autoencoder, model_options
 from ltot.train.parallel import AXIS, device_share
 from ltot.train.state import TrainState, adam_with_schedule, apply_loss
 
@@ -94,7 +94,7 @@ class VAE(AutoencoderMethod):
 def from_config(config, steps_per_epoch: int) -> VAE:
   """Builds a VAE from a run config (sections ``model``, ``optim``, ``vae``)."""
   ae = make_autoencoder(config.model.arch, config.model.latent_dim, width=config.model.width, outputs=2,
-                        axis_name=AXIS, image_shape=config.model.get("image_shape"))
+                        axis_name=AXIS, **model_options(config.model))
   o, v = config.optim, config.vae
   tx = adam_with_schedule(o.lr, o.b1, o.b2, steps_per_epoch, dict(o.decay_epochs))
   return VAE(ae, tx, config.model.latent_dim, likelihood=v.likelihood, decoder_var=v.decoder_var, beta=v.beta)

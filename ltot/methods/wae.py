@@ -32,7 +32,7 @@ import optax
 from ltot import discrepancy
 from ltot.data.pipeline import to_unit_float
 from ltot.methods.autoencoder import AutoencoderMethod
-from ltot.nn import MLP, init_variables, make_autoencoder
+from ltot.nn import MLP, init_variables, make_autoencoder, model_options
 from ltot.train.parallel import AXIS, device_share, gather
 from ltot.train.state import TrainState, adam_with_schedule, apply_loss
 
@@ -152,7 +152,7 @@ class WAE(AutoencoderMethod):
 def from_config(config, steps_per_epoch: int) -> WAE:
   """Builds a WAE from a run config (sections ``model``, ``optim``, ``wae``: ``ltot.configs.wae_section``)."""
   ae = make_autoencoder(config.model.arch, config.model.latent_dim, width=config.model.width, axis_name=AXIS,
-                        image_shape=config.model.get("image_shape"))
+                        **model_options(config.model))
   o, w = config.optim, config.wae
   tx = adam_with_schedule(o.lr, o.b1, o.b2, steps_per_epoch, dict(o.decay_epochs))
   if w.penalty == "gan":  # the discriminator has its own Adam (WAE paper: lr 5e-4 on MNIST)

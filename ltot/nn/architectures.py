@@ -24,6 +24,10 @@ images: ``mnist_conv`` takes any H x W divisible by 4 (its decoder starts at H/4
 32 x 32 x 3 (CIFAR-10); ``celeba_a`` any divisible by 8; ``celeba_b`` only 64 x 64 (its encoder
 ends in a 4 x 4 valid conv and its decoder starts from the code as a 1 x 1 map); ``mnist_mlp`` any
 shape; any channel count everywhere.
+
+``conv`` picks the conv architectures' stride-2 convolution implementation (``ltot.nn.CONV_IMPLS``):
+"matrix" (matrix products, fast on XLA's CPU backend), "xla" (flax's ``nn.Conv`` /
+``nn.ConvTranspose``) or "auto" (the faster on the default backend). The MLP architectures ignore it.
 """
 
 from __future__ import annotations
@@ -34,9 +38,9 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from ltot.nn.modules import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
+from ltot.nn.modules import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder, conv_impl
 
-__all__ = ["Autoencoder", "ARCHITECTURES", "OUTPUTS", "make_autoencoder"]
+__all__ = ["Autoencoder", "ARCHITECTURES", "OUTPUTS", "make_autoencoder", "model_options"]
 
 OUTPUTS = {"sigmoid": jax.nn.sigmoid, "identity": lambda logits: logits}
 
@@ -73,38 +77,39 @@ def _image(name, shape, default, divisor):
   return shape
 
 
-def _mnist_conv(latent_dim, width, outputs, axis_name, shape):
+def _mnist_conv(latent_dim, width, outputs, axis_name, shape, conv):
   h, w, c = _image("mnist_conv", shape, (28, 28, 1), 4)
-  enc = ConvEncoder(_scale((128, 256, 512, 1024), width), latent_dim, "dense", outputs, axis_name)
-  dec = ConvDecoder((h // 4, w // 4, _scale((1024,), width)[0]), _scale((512, 256), width), c, 1, axis_name)
+  enc = ConvEncoder(_scale((128, 256, 512, 1024), width), latent_dim, "dense", outputs, axis_name, conv)
+  dec = ConvDecoder((h // 4, w // 4, _scale((1024,), width)[0]), _scale((512, 256), width), c, 1, axis_name, conv)
   return Autoencoder(enc, dec, (h, w, c))
 
 
-def _celeba_a(latent_dim, width, outputs, axis_name, shape):
+def _celeba_a(latent_dim, width, outputs, axis_name, shape, conv):
   h, w, c = _image("celeba_a", shape, (64, 64, 3), 8)
-  enc = ConvEncoder(_scale((128, 256, 512, 1024), width), latent_dim, "dense", outputs, axis_name)
-  dec = ConvDecoder((h // 8, w // 8, _scale((1024,), width)[0]), _scale((512, 256, 128), width), c, 1, axis_name)
+  enc = ConvEncoder(_scale((128, 256, 512, 1024), width), latent_dim, "dense", outputs, axis_name, conv)
+  dec = ConvDecoder((h // 8, w // 8, _scale((1024,), width)[0]), _scale((512, 256, 128), width), c, 1, axis_name,
+                    conv)
   return Autoencoder(enc, dec, (h, w, c))
 
 
-def _celeba_b(latent_dim, width, outputs, axis_name, shape):
+def _celeba_b(latent_dim, width, outputs, axis_name, shape, conv):
   h, w, c = _image("celeba_b", shape, (64, 64, 3), 64)
   if (h, w) != (64, 64):
     raise ValueError(f"architecture 'celeba_b' takes 64 x 64 images only, got image_shape={shape}")
-  enc = ConvEncoder(_scale((64, 128, 256, 512), width), latent_dim, "conv", outputs, axis_name)
-  dec = ConvDecoder(None, _scale((512, 256, 128, 64), width), c, 2, axis_name)
+  enc = ConvEncoder(_scale((64, 128, 256, 512), width), latent_dim, "conv", outputs, axis_name, conv)
+  dec = ConvDecoder(None, _scale((512, 256, 128, 64), width), c, 2, axis_name, conv)
   return Autoencoder(enc, dec, (h, w, c))
 
 
-def _mnist_mlp(latent_dim, width, outputs, axis_name, shape):
-  del axis_name  # no BatchNorm
+def _mnist_mlp(latent_dim, width, outputs, axis_name, shape, conv):
+  del axis_name, conv  # no BatchNorm, no convolutions
   shape = _image("mnist_mlp", shape, (28, 28, 1), 1)
   hidden = _scale((1024, 512, 256), width)
   return Autoencoder(MLPEncoder(hidden, latent_dim, outputs), MLPDecoder(hidden[::-1], shape), shape)
 
 
-def _toy_mlp(latent_dim, width, outputs, axis_name, shape):
-  del axis_name  # no BatchNorm
+def _toy_mlp(latent_dim, width, outputs, axis_name, shape, conv):
+  del axis_name, conv  # no BatchNorm, no convolutions
   shape = tuple(shape or (2,))
   hidden = _scale((128, 128, 128), width)
   return Autoencoder(MLPEncoder(hidden, latent_dim, outputs), MLPDecoder(hidden, shape), shape, "identity")
@@ -120,7 +125,8 @@ ARCHITECTURES = {
 
 
 def make_autoencoder(name: str, latent_dim: int, *, width: float = 1.0, outputs: int = 1,
-                     axis_name: str | None = None, image_shape: tuple[int, ...] | None = None) -> Autoencoder:
+                     axis_name: str | None = None, image_shape: tuple[int, ...] | None = None,
+                     conv: str = "auto") -> Autoencoder:
   """Builds the named architecture (see the module docstring).
 
   Args:
@@ -131,6 +137,7 @@ def make_autoencoder(name: str, latent_dim: int, *, width: float = 1.0, outputs:
     axis_name: pmap axis over which BatchNorm averages batch statistics.
     image_shape: the example shape (default: the paper's, e.g. 28 x 28 x 1); see the module doc
       for what each architecture takes.
+    conv: the stride-2 convolutions' implementation, one of ``ltot.nn.CONV_IMPLS`` (see ``conv_impl``).
 
   Example:
     >>> import jax, jax.numpy as jnp
@@ -149,4 +156,12 @@ def make_autoencoder(name: str, latent_dim: int, *, width: float = 1.0, outputs:
     raise ValueError(f"width must be positive, got {width}")
   if outputs not in (1, 2):
     raise ValueError(f"outputs must be 1 (deterministic) or 2 (Gaussian encoder), got {outputs}")
-  return ARCHITECTURES[name](latent_dim, width, outputs, axis_name, image_shape)
+  conv_impl(conv)  # a bad name fails here, not at the first trace
+  return ARCHITECTURES[name](latent_dim, width, outputs, axis_name, image_shape, conv)
+
+
+def model_options(model) -> dict:
+  """The optional ``make_autoencoder`` arguments a config's ``model`` section sets (``image_shape``,
+  ``conv``), so an absent key takes ``make_autoencoder``'s default."""
+  return {key: tuple(model[key]) if key == "image_shape" else model[key]
+          for key in ("image_shape", "conv") if model.get(key) is not None}

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 __all__ = ["init_variables", "BN_MOMENTUM", "BatchNorm", "MLP", "LineStart", "ConvEncoder", "ConvDecoder", "MLPEncoder",
-           "MLPDecoder", "DownConv4x4", "UpConv4x4"]
+           "MLPDecoder", "DownConv4x4", "UpConv4x4", "CONV_IMPLS", "conv_impl"]
 
 _ACTIVATIONS = {
     "relu": nn.relu,
@@ -195,6 +195,39 @@ class UpConv4x4(_MatrixConv4x4):
     return self._with_bias(y)
 
 
+CONV_IMPLS = ("auto", "matrix", "xla")
+
+
+def conv_impl(name: str) -> str:
+  """The stride-2 4x4 conv implementation ``name`` stands for: "matrix" (``DownConv4x4`` /
+  ``UpConv4x4``), "xla" (flax's ``nn.Conv`` / ``nn.ConvTranspose``, XLA's convolutions), or for
+  "auto" the faster one on the default backend: "matrix" on CPUs, "xla" on accelerators (whose
+  convolution kernels are tuned libraries; experiments/results/benchmarks.md has the CPU rows).
+
+  Both have the same parameters and compute the same function, so a checkpoint trained with one
+  restores into the other; only rounding differs.
+  """
+  if name not in CONV_IMPLS:
+    raise ValueError(f"conv must be one of {CONV_IMPLS}, got {name!r}")
+  if name == "auto":
+    return "matrix" if jax.default_backend() == "cpu" else "xla"
+  return name
+
+
+def _down_conv(impl: str, features: int, name: str) -> nn.Module:
+  """A bias-free stride-2 4x4 SAME conv, [N, H, W, C] -> [N, ceil(H/2), ceil(W/2), features]."""
+  if conv_impl(impl) == "matrix":
+    return DownConv4x4(features, use_bias=False, name=name)
+  return Conv(features, (4, 4), strides=(2, 2), padding="SAME", use_bias=False, name=name)
+
+
+def _up_conv(impl: str, features: int, use_bias: bool, name: str) -> nn.Module:
+  """A stride-2 4x4 SAME transposed conv, [N, H, W, C] -> [N, 2H, 2W, features]."""
+  if conv_impl(impl) == "matrix":
+    return UpConv4x4(features, use_bias=use_bias, name=name)
+  return ConvTranspose(features, (4, 4), strides=(2, 2), padding="SAME", use_bias=use_bias, name=name)
+
+
 class MLP(nn.Module):
   """Dense layers of widths ``hidden``, each followed by ``activation``, then a linear ``out``.
 
@@ -240,7 +273,8 @@ class ConvEncoder(nn.Module):
 
   [N, H, W, C] -> [N, latent_dim * outputs] (``outputs=2`` for a Gaussian encoder's
   mean and log-variance). ``head="dense"``: flatten + FC (WAE/TWAE MNIST, CelebA A);
-  ``head="conv"``: a 4x4 VALID conv to a 1x1 map (TWAE CelebA B).
+  ``head="conv"``: a 4x4 VALID conv to a 1x1 map (TWAE CelebA B). ``conv``: the stride-2
+  convs' implementation (``CONV_IMPLS``, see ``conv_impl``).
   """
 
   channels: Sequence[int]
@@ -248,11 +282,12 @@ class ConvEncoder(nn.Module):
   head: str = "dense"
   outputs: int = 1
   axis_name: str | None = None
+  conv: str = "auto"
 
   @nn.compact
   def __call__(self, x: jnp.ndarray, train: bool = False, frozen=False, momentum: float = BN_MOMENTUM) -> jnp.ndarray:
     for i, width in enumerate(self.channels):
-      x = DownConv4x4(width, use_bias=False, name=f"Conv_{i}")(x)
+      x = _down_conv(self.conv, width, f"Conv_{i}")(x)
       x = nn.relu(BatchNorm(axis_name=self.axis_name)(x, train, frozen, momentum))
     out = self.latent_dim * self.outputs
     if self.head == "dense":
@@ -268,7 +303,8 @@ class ConvDecoder(nn.Module):
 
   [N, latent] -> [N, H, W, out_channels]. Hidden transposed convs have stride 2
   (SAME), except that with ``start=None`` the first one maps the 1x1 map to 4x4
-  (VALID). The last transposed conv has stride ``final_stride`` and no BN.
+  (VALID). The last transposed conv has stride ``final_stride`` and no BN. ``conv``: the
+  stride-2 transposed convs' implementation (``CONV_IMPLS``, see ``conv_impl``).
   """
 
   start: tuple[int, int, int] | None
@@ -276,6 +312,7 @@ class ConvDecoder(nn.Module):
   out_channels: int
   final_stride: int = 1
   axis_name: str | None = None
+  conv: str = "auto"
 
   @nn.compact
   def __call__(self, z: jnp.ndarray, train: bool = False, frozen=False, momentum: float = BN_MOMENTUM) -> jnp.ndarray:
@@ -284,14 +321,16 @@ class ConvDecoder(nn.Module):
     else:
       h, w, c = self.start
       x = Dense(h * w * c)(z).reshape(z.shape[0], h, w, c)
+    strided = 0  # the stride-2 layers keep the names flax gave UpConv4x4, whichever implementation
     for i, width in enumerate(self.channels):
       if i == 0 and self.start is None:
         x = ConvTranspose(width, (4, 4), padding="VALID", use_bias=False)(x)
       else:
-        x = UpConv4x4(width, use_bias=False)(x)
+        x = _up_conv(self.conv, width, False, f"UpConv4x4_{strided}")(x)
+        strided += 1
       x = nn.relu(BatchNorm(axis_name=self.axis_name)(x, train, frozen, momentum))
     if self.final_stride == 2:
-      return UpConv4x4(self.out_channels)(x)
+      return _up_conv(self.conv, self.out_channels, True, f"UpConv4x4_{strided}")(x)
     return ConvTranspose(self.out_channels, (4, 4), padding="SAME")(x)
 
 

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ltot.nn import MLP, DownConv4x4, UpConv4x4, init_variables, make_autoencoder
+from ltot.nn import MLP, DownConv4x4, UpConv4x4, conv_impl, init_variables, make_autoencoder
 from ltot.nn.modules import _lecun_normal
 
 
@@ -113,6 +113,28 @@ def test_matrix_product_convs_equal_flax(fast, ref):
   g_fast = jax.grad(lambda v: jnp.sum(fast.apply(v, x) ** 2))(variables)
   for a, b in zip(jax.tree.leaves(g_fast), jax.tree.leaves(g_ref)):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
+
+
+def test_conv_impl_names():
+  assert conv_impl("auto") == ("matrix" if jax.default_backend() == "cpu" else "xla")
+  assert conv_impl("xla") == "xla" and conv_impl("matrix") == "matrix"
+  with pytest.raises(ValueError, match="conv must be one of"):
+    make_autoencoder("mnist_conv", 8, conv="cudnn")
+
+
+@pytest.mark.parametrize("name,shape", [("mnist_conv", (28, 28, 1)), ("celeba_b", (64, 64, 3))])
+def test_conv_implementations_share_parameters_and_outputs(name, shape):
+  # celeba_b covers the decoder's 1x1 -> 4x4 VALID start and its stride-2 output layer.
+  matrix = make_autoencoder(name, 4, width=1 / 32, conv="matrix")
+  xla = make_autoencoder(name, 4, width=1 / 32, conv="xla")
+  x = jax.random.uniform(jax.random.key(0), (3, *shape))
+  z = jax.random.normal(jax.random.key(1), (3, 4))
+  for part, inputs in (("encoder", x), ("decoder", z)):
+    variables = init_variables(getattr(matrix, part), jax.random.key(2), inputs)
+    assert jax.tree.map(jnp.shape, init_variables(getattr(xla, part), jax.random.key(2), inputs)) == \
+        jax.tree.map(jnp.shape, variables)
+    np.testing.assert_allclose(getattr(xla, part).apply(variables, inputs),
+                               getattr(matrix, part).apply(variables, inputs), rtol=1e-4, atol=1e-4)
 
 
 def test_mlp_paper_widths():
