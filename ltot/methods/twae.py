@@ -46,7 +46,9 @@ Remaining differences from the authors' setup that ltot knows of (the MNIST pres
 ``twae_mnist.py:m100/m200/m400-*``, which follow the authors' optimiser and BatchNorm policy):
 - width: the conv nets at 1/16 of the paper's channels (the ``paper`` preset is full width);
 - budget: 6,000 region updates (60 rounds of N = 10,000, 10 epochs), a tenth of the ``paper``
-  preset's 100 epochs;
+  preset's 100 epochs; the m = 200 / 400 presets run the same 6,000 updates, so they see a half /
+  a quarter of the images (the paper trains every m for the same epochs: ``python -m
+  experiments.reproduce.mnist_twae --equal-epochs`` trains m / 100 times the updates);
 - region priors: exact uniform samples of each region by default; the authors' assigned ball
   samples are ``region_prior="assigned"``;
 - the reconstruction term is the per-pixel mean squared error (the paper leaves the
