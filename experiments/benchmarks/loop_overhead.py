@@ -8,7 +8,8 @@ For each preset (real MNIST), alternating in ``--rounds`` rounds:
   rate is the loop's own ``steps_per_second`` (every step after the first, compiling one, up to
   the last log line: input pipeline, host transfers, metric fetches, checkpoint scheduling and
   the bar included; the final checkpoint is written after it);
-- bare: the same program (``ltot.train.parallel.map_step`` of the method's ``train_step``) on
+- bare: the same program (``ltot.train.parallel.map_step`` of ``keyed_step(method.train_step)``,
+  the step key folded in inside the program since 2026-12-06, as in the loop) on
   the same batches, made by the loop's pipeline and put on the device before the clock starts,
   called ``--steps`` times in a row and waited for once.
 The row reports the median loop rate (value) and the median bare rate (reference); the notes
@@ -25,11 +26,13 @@ import tempfile
 import time
 
 import jax
+import numpy as np
 
 from experiments.reproduce._runs import load_config
 from experiments.results_io import write_table
 from ltot import data, methods, train
 from ltot.data.pipeline import Batches
+from ltot.train.loop import keyed_step
 from ltot.train.parallel import map_step, replicate
 
 PRESETS = ("autoencoder_mnist.py:ae-mnist", "wae_mmd_mnist.py:cpu")
@@ -50,12 +53,12 @@ def bare_rate(method, images, config) -> float:
   placed = [jax.device_put(batches(i)) for i in range(config.num_steps)]
   keys = train.root_keys(config.seed)
   state = replicate(method.init(keys["init"], {"x": images[:config.batch_size]}), device)
-  step = map_step(method.train_step, device)
-  state, metrics = step(state, placed[0], jax.random.fold_in(keys["step"], 0))
+  step = map_step(keyed_step(method.train_step), device)
+  state, metrics = step(state, placed[0], (keys["step"], np.uint32(0)))
   jax.block_until_ready(metrics)
   start = time.perf_counter()
   for i in range(1, config.num_steps):
-    state, metrics = step(state, placed[i], jax.random.fold_in(keys["step"], i))
+    state, metrics = step(state, placed[i], (keys["step"], np.uint32(i)))
   jax.block_until_ready((state, metrics))
   return (config.num_steps - 1) / (time.perf_counter() - start)
 

@@ -81,6 +81,17 @@ def _skipping_nonfinite(train_step):
   return step
 
 
+def keyed_step(train_step):
+  """``train_step(state, batch, rng)`` as ``step(state, batch, (key, index))`` with ``rng =
+  jax.random.fold_in(key, index)`` computed inside the compiled step: the same keys as an eager
+  ``fold_in`` per step (``index`` a uint32), without dispatching one more op per step (about 1 ms
+  each on the 2-core CPU, against a 22 ms step of the dense autoencoder)."""
+  def step(state, batch, key_index):
+    key, index = key_index
+    return train_step(state, batch, jax.random.fold_in(key, index))
+  return step
+
+
 def _to_python(metrics: Mapping[str, Any]) -> dict[str, float]:
   return {k: float(v) for k, v in jax.device_get(dict(metrics)).items()}
 
@@ -237,7 +248,7 @@ def train(method: Method, train_data: np.ndarray | Mapping[str, np.ndarray], con
 
   per_batch = method.updates_per_batch  # steps that reuse one batch (TWAE: a round)
   # with several processes the step reduces over all of their devices, else over ``devices`` alone
-  p_step = map_step(_skipping_nonfinite(method.train_step) if skip else method.train_step, devices,
+  p_step = map_step(keyed_step(_skipping_nonfinite(method.train_step) if skip else method.train_step), devices,
                     all_processes=multihost)
   rstate = replicate(state, devices)
   preempted = False
@@ -249,7 +260,7 @@ def train(method: Method, train_data: np.ndarray | Mapping[str, np.ndarray], con
       if preemption.stop(step):
         preempted = True
         break
-      rstate, metrics = p_step(rstate, batches(step // per_batch), jax.random.fold_in(keys["step"], step))
+      rstate, metrics = p_step(rstate, batches(step // per_batch), (keys["step"], np.uint32(step)))
       done = step + 1
       if t0 is None:  # the first step compiles: the step rate counts the steps after it
         jax.block_until_ready(metrics)
