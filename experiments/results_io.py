@@ -11,6 +11,7 @@ import datetime
 import json
 import os
 import subprocess
+import textwrap
 
 from ltot.train.report import runtime
 
@@ -67,8 +68,10 @@ def run_images_figure(run_dirs: dict[str, str], images: tuple[str, ...], title: 
   import matplotlib.pyplot as plt
   import numpy as np
   from PIL import Image
-  fig, axes = plt.subplots(len(images), len(run_dirs), figsize=(2.2 * len(run_dirs), 0.3 + 2.15 * len(images)),
-                           squeeze=False)
+  width = 2.2 * len(run_dirs)
+  title = textwrap.fill(title, max(20, int(11 * width)))  # about 11 characters of the 10-pt title per inch
+  fig, axes = plt.subplots(len(images), len(run_dirs),
+                           figsize=(width, 0.3 + 0.15 * title.count("\n") + 2.15 * len(images)), squeeze=False)
   for col, (label, run_dir) in enumerate(run_dirs.items()):
     for row, image in enumerate(images):
       path = os.path.join(run_dir, image)
