@@ -162,6 +162,13 @@ def make_autoencoder(name: str, latent_dim: int, *, width: float = 1.0, outputs:
 
 def model_options(model) -> dict:
   """The optional ``make_autoencoder`` arguments a config's ``model`` section sets (``image_shape``,
-  ``conv``), so an absent key takes ``make_autoencoder``'s default."""
+  ``conv``), so an absent key takes ``make_autoencoder``'s default.
+
+  Example:
+    >>> model_options({'name': 'mnist_conv', 'image_shape': [32, 32, 3], 'conv': 'xla'})
+    {'image_shape': (32, 32, 3), 'conv': 'xla'}
+    >>> model_options({'name': 'mnist_conv'})  # an older run's config: the defaults
+    {}
+  """
   return {key: tuple(model[key]) if key == "image_shape" else model[key]
           for key in ("image_shape", "conv") if model.get(key) is not None}

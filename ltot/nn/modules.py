@@ -206,6 +206,12 @@ def conv_impl(name: str) -> str:
 
   Both have the same parameters and compute the same function, so a checkpoint trained with one
   restores into the other; only rounding differs.
+
+  Example:
+    >>> conv_impl('xla'), conv_impl('matrix')
+    ('xla', 'matrix')
+    >>> conv_impl('auto') in ('matrix', 'xla')
+    True
   """
   if name not in CONV_IMPLS:
     raise ValueError(f"conv must be one of {CONV_IMPLS}, got {name!r}")
