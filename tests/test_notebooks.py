@@ -60,6 +60,7 @@ def _install_cell(name):
   return cells[0].source
 
 
+@pytest.mark.slow
 def test_install_cell_is_the_same_everywhere_and_installs_from_a_url_or_a_path(tmp_path, monkeypatch):
   sources = {name: _install_cell(name) for name in _notebooks()}
   assert len(set(sources.values())) == 1, "the notebooks' install cells differ"

@@ -28,6 +28,7 @@ def ltot(*args, env=None):
     ("--config.wae.kernel=laplace", "kernel must be 'imq' or 'rbf'"),
     ("--config.model.arch=resnet", "unknown architecture 'resnet'"),
 ])
+@pytest.mark.slow
 def test_bad_config_values_fail_fast(tmp_path, override, message, capsys):
   assert in_process("train", f"--config={CONFIG}", override, f"--workdir={tmp_path}") != 0
   err = capsys.readouterr().err
@@ -70,6 +71,7 @@ def test_each_command_lists_its_own_flags(command, own, foreign, how, capsys):
   assert not any(f"  {flag}:" in out for flag in foreign), out
 
 
+@pytest.mark.slow
 def test_top_level_help_python_m_and_show_config(capsys):
   r = subprocess.run([sys.executable, "-m", "ltot", "--help"], capture_output=True, text=True, timeout=120)
   assert r.returncode == 0 and "ltot train" in r.stdout and "ltot eval" in r.stdout

@@ -54,6 +54,7 @@ def test_check_images():
     data.check_images(np.array([0.0, 255.0]))
 
 
+@pytest.mark.slow
 def test_num_train_keeps_the_first_training_images(mnist):
   import ml_collections
   config = ml_collections.ConfigDict(dict(dataset="mnist", num_train=7))

@@ -34,6 +34,7 @@ def test_equals_closed_form_and_pot(rng, n, m, d):
   np.testing.assert_allclose(got, ref, rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_float32_and_rank_deficient_gradients(rng):
   # n < d: both covariances are singular (rank n - 1); value and gradient stay finite.
   x = jnp.asarray(rng.normal(size=(16, 64)), jnp.float32)

@@ -64,6 +64,7 @@ def test_max_sliced_finds_the_separating_direction(rng):
   assert got >= 0.97 * along and got > 2.5 * mean_sw
 
 
+@pytest.mark.slow
 def test_distributional_between_mean_and_max(rng):
   x = rng.normal(size=(200, 5))
   y = rng.normal(size=(200, 5))
@@ -79,6 +80,7 @@ def test_distributional_between_mean_and_max(rng):
 
 @pytest.mark.parametrize("fn", [D.sliced_wasserstein, D.max_sliced_wasserstein,
                                 D.distributional_sliced_wasserstein, D.generalized_sliced_wasserstein])
+@pytest.mark.slow
 def test_zero_on_identical_finite_grads_and_jit(fn, xy):
   x, _ = xy
   x = jnp.asarray(x, jnp.float32)
@@ -152,6 +154,7 @@ def test_sort_last_axis_without_a_cpu_backend(monkeypatch, rng):
   np.testing.assert_array_equal(D.sort_last_axis(a), jnp.sort(a, axis=-1))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("devices", [1, 2])
 def test_sort_last_axis_matches_xla_sort_values_grads_vmap_pmap(devices):
   env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices} {COMPILE_FLAGS}"}

@@ -37,6 +37,7 @@ def test_regression_loss_by_hand():
   np.testing.assert_allclose(ae_ot.transport_map(lambda v: a @ v, z), z + a, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_regression_without_the_gradient_term_has_the_fit_term_gradient():
   # lam = 0 (the papers' setting) reports the gradient term but must not change the update.
   net = MLP((16, 16), 1, "relu")
@@ -51,6 +52,7 @@ def test_regression_without_the_gradient_term_has_the_fit_term_gradient():
   assert float(ae_ot.potential_regression_loss(potential(params), z, h, matched, 0.0)[1]["gradient"]) > 0
 
 
+@pytest.mark.slow
 def test_fitted_potential_moves_points_to_their_targets():
   # Two-point target (+-3, 0), source N(0, I) in 2-D. Each step draws a fresh batch, solves eq. 14
   # and regresses D with eq. 18 (lambda 1) onto the duals, targets from the primal matching.

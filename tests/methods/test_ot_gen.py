@@ -20,6 +20,7 @@ def test_matched_targets_is_the_optimal_permutation():
     assert sorted(map(tuple, got.round(6))) == sorted(map(tuple, y.astype(np.float32).round(6)))
 
 
+@pytest.mark.slow
 def test_otgen_loss_by_hand():
   # p0 = (0,0), p1 = (2,0); z0 = (2,1), z1 = (0,1). Optimal: p0 -> z1, p1 -> z0, each squared cost 1.
   p = jnp.array([[0.0, 0.0], [2.0, 0.0]])
@@ -34,6 +35,7 @@ def test_otgen_loss_by_hand():
   np.testing.assert_allclose(g, 2 * (p - z[jnp.array([1, 0])]) / 2, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_diversity_by_hand_and_finite_gradient_at_coincident_points():
   p = jnp.zeros((3, 2))  # collapsed predictions
   z = jnp.array([[0.0, 0.0], [3.0, 0.0], [0.0, 4.0]])  # pairwise distances 3, 4, 5

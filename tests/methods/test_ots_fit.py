@@ -55,6 +55,7 @@ def test_line_start_is_the_segment_at_init():
   np.testing.assert_allclose(out[:, 1], 0.0, atol=1e-7)
 
 
+@pytest.mark.slow
 def test_phases_alternate_and_the_ablation_never_returns_to_ots(tmp_path):
   # ots_steps 6, fit_steps 4: steps 1-6 OTS (round 0), 7-10 FIT, 11-16 OTS (round 1), ...
   _train(ring_config(), tmp_path / "alt")
@@ -66,6 +67,7 @@ def test_phases_alternate_and_the_ablation_never_returns_to_ots(tmp_path):
   assert [e["ots"] for e in log] == [1.0] * 6 + [0.0] * 24 and {e["round"] for e in log} == {0.0}
 
 
+@pytest.mark.slow
 def test_ots_raises_the_dual_and_fit_lowers_the_transport_cost(tmp_path):
   # One round on the ring: within the OTS phase the dual of eq. 2.3 (estimated on many fresh samples
   # of the frozen generator) rises; after the FIT phase, the generator's cost to the dataset under
@@ -115,6 +117,7 @@ def test_subsample_stage_touches_only_its_fraction(tmp_path):
   assert len(moved) > 0 and moved.max() < 16
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("extra", [{}, AUTHORS])
 def test_resume_mid_phase_is_bitwise_equal(tmp_path, extra):
   full = _train(ring_config(num_steps=13, **extra), tmp_path / "full").state
@@ -134,6 +137,7 @@ def test_ots_tol_ends_the_phase_early(tmp_path):
   assert [e["ots"] for e in _log(tmp_path)] == [1.0, 1.0, 0.0, 0.0, 0.0]
 
 
+@pytest.mark.slow
 def test_training_approaches_the_ring(tmp_path):
   # 6 rounds on 512 ring points: the exact W2 from 512 samples to 512 fresh ring points falls
   # below half of the initial segment's.
@@ -170,6 +174,7 @@ def test_errors(tmp_path):
     _train(ring_config(), tmp_path / "d", {"x": np.full((64, 2), np.nan, np.float32)})
 
 
+@pytest.mark.slow
 def test_the_authors_window_rule_ends_ots_once_the_window_is_full_and_balanced(tmp_path):
   # A range that any count satisfies: OTS ends as soon as the window of 3 steps is full (steps 1-3),
   # then 4 FIT steps; the next round starts with an empty window.
@@ -184,6 +189,7 @@ def test_the_authors_window_rule_ends_ots_once_the_window_is_full_and_balanced(t
   assert all(e["window_max"] >= e["window_min"] >= 0 for e in log[:6])
 
 
+@pytest.mark.slow
 def test_stored_pair_fit_regresses_on_the_ots_steps_own_noise_and_targets():
   config = ring_config(**AUTHORS)
   method = methods.build(config, 1)

@@ -40,6 +40,7 @@ CASES = {"wae-mmd": lambda: configs.toy("wae", 1000), "twae": lambda: configs.to
                                                                "vae.decoder_var": 0.01})}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES)
 def test_learns_two_moons(case, tmp_path):
   config = CASES[case]()
@@ -59,6 +60,7 @@ def test_learns_two_moons(case, tmp_path):
   assert np.sqrt(np.mean(np.sum((recon - held_out) ** 2, axis=1))) < 0.15
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", configs.TOY_FAMILIES)
 def test_every_family_trains_on_points_and_samples_with_its_source(family, tmp_path):
   points = data.toy.ring(np.random.default_rng(0), 128)

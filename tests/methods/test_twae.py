@@ -12,6 +12,7 @@ def _method(**overrides):
   return methods.build(tiny_config(method="twae", **{"model.latent_dim": 2, **overrides}), 16)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("assign", ["lcm", "exact"])
 def test_regions_use_every_point_once_in_equal_batches(assign):
   method = _method(**{"twae.num_regions": 4, "twae.assign": assign})
@@ -95,6 +96,7 @@ def batch(mnist):
   return mnist["train"].images[:16]
 
 
+@pytest.mark.slow
 def test_bn_frozen_after_first_round_keeps_the_statistics_from_round_two(batch):
   method = _method(**{"twae.bn_policy": "frozen_after_first_round"})  # m = 2 regions of 8
   state = method.init(jax.random.key(0), {"x": batch[:8]})
@@ -106,6 +108,7 @@ def test_bn_frozen_after_first_round_keeps_the_statistics_from_round_two(batch):
   assert not _stats_equal(train[1], train[2])
 
 
+@pytest.mark.slow
 def test_bn_round_statistics_are_the_exact_statistics_of_the_rounds_images(batch):
   import ltot.data
   method = _method(**{"twae.bn_policy": "round_statistics"})
@@ -125,6 +128,7 @@ def test_bn_round_statistics_are_the_exact_statistics_of_the_rounds_images(batch
   np.testing.assert_allclose(bn["var"], conv.var((0, 1, 2)), rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_authors_region_priors_split_ball_points_by_the_assignment():
   from ltot import tessellation
   generators = make_generators("cvt", 4, 2, num_samples=2_000, num_iters=10)

@@ -8,6 +8,7 @@ from ltot.train import AXIS
 from tests.conftest import tiny_config
 
 
+@pytest.mark.slow
 def test_vae_negative_elbo_by_hand(mnist):
   method = methods.build(tiny_config(method="vae"), 16)
   x = mnist["train"].images[:6].astype(np.float32) / 255.0
@@ -33,6 +34,7 @@ def test_vae_negative_elbo_by_hand(mnist):
   np.testing.assert_allclose(loss[0], nll + kl, rtol=1e-4)
 
 
+@pytest.mark.slow
 def test_vae_evaluate_sample_and_errors(mnist):
   method = methods.build(tiny_config(method="vae"), 16)
   state = method.init(jax.random.key(0), {"x": mnist["test"].images[:4]})

@@ -8,6 +8,7 @@ from ltot.train import AXIS
 from tests.conftest import tiny_config
 
 
+@pytest.mark.slow
 def test_wae_mmd_loss_by_hand(mnist):
   config = tiny_config()
   method = methods.build(config, 16)
@@ -37,6 +38,7 @@ def test_wae_mmd_loss_by_hand(mnist):
   np.testing.assert_allclose(loss, recon + 10.0 * penalty, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_sample_and_reconstruct_ranges(mnist):
   method = methods.build(tiny_config(), 16)
   state = method.init(jax.random.key(0), {"x": mnist["test"].images[:4]})
@@ -69,6 +71,7 @@ def _loss(method, state, x, rng):
   return loss[0], {k: v[0] for k, v in metrics.items()}
 
 
+@pytest.mark.slow
 def test_wae_gan_loss_by_hand(mnist):
   method = methods.build(tiny_config(**{"wae.penalty": "gan", "wae.lam": 2.0}), 16)
   x = mnist["train"].images[:8].astype(np.float32) / 255.0
@@ -93,6 +96,7 @@ def test_wae_gan_loss_by_hand(mnist):
 
 @pytest.mark.parametrize("penalty,options", [("sw", {"num_projections": 50}), ("gw", {}),
                                              ("gsw", {"num_projections": 20, "r": 2.0})])
+@pytest.mark.slow
 def test_wae_sliced_penalties_by_hand_with_ball_prior(mnist, penalty, options):
   method = methods.build(tiny_config(**{"wae.penalty": penalty, "wae.prior": "ball", "wae.lam": 0.5,
                                         "wae.penalty_options": options}), 16)

@@ -66,6 +66,7 @@ def test_shape_check(mnist_classifier):
     mnist_classifier(np.zeros((2, 32, 32, 3), np.float32))
 
 
+@pytest.mark.slow
 def test_training_learns_and_is_deterministic(mnist):
   train, test = mnist["train"], mnist["test"]
   a = classifier.train_classifier(train.images[:2560], train.labels[:2560], seed=3, epochs=1)

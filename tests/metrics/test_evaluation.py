@@ -21,6 +21,7 @@ def _from(pool):
   return generate
 
 
+@pytest.mark.slow
 def test_real_images_score_like_real_images(mnist, clf):
   test = mnist["test"].images[:2000]
   real = generator_scores(_from(mnist["train"].images[:5000]), jax.random.key(0), 2000, test, clf,

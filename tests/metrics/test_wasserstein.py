@@ -7,6 +7,7 @@ from ltot.metrics import wasserstein
 from ltot.ot import transport
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("p", [1, 2])
 @pytest.mark.parametrize("ground", ["l1", "l2"])
 def test_equals_pot(p, ground):
@@ -19,6 +20,7 @@ def test_equals_pot(p, ground):
   np.testing.assert_allclose(got, want, rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_one_dimensional_closed_form():
   # In 1-D the optimal matching pairs the sorted samples.
   rng = np.random.default_rng(0)

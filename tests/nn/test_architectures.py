@@ -82,6 +82,7 @@ def test_outputs_map_logits_to_data():
     dataclasses.replace(make_autoencoder("toy_mlp", 2), output="tanh")
 
 
+@pytest.mark.slow
 def test_width_knob_and_gaussian_encoder():
   ae = make_autoencoder("mnist_conv", 8, width=0.0625, outputs=2)
   x = jnp.zeros((3, 28, 28, 1))
@@ -103,6 +104,7 @@ def test_bad_architecture_arguments():
     (UpConv4x4(4), nn.ConvTranspose(4, (4, 4), strides=(2, 2), padding="SAME")),
     (DownConv4x4(4), nn.Conv(4, (4, 4), strides=(2, 2), padding="SAME")),
 ])
+@pytest.mark.slow
 def test_matrix_product_convs_equal_flax(fast, ref):
   x = jax.random.normal(jax.random.key(1), (3, 5, 6, 7))  # odd and even sizes: asymmetric SAME padding
   variables = ref.init(jax.random.key(0), x)
@@ -122,6 +124,7 @@ def test_conv_impl_names():
     make_autoencoder("mnist_conv", 8, conv="cudnn")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,shape", [("mnist_conv", (28, 28, 1)), ("celeba_b", (64, 64, 3))])
 def test_conv_implementations_share_parameters_and_outputs(name, shape):
   # celeba_b covers the decoder's 1x1 -> 4x4 VALID start and its stride-2 output layer.
@@ -152,6 +155,7 @@ def test_flat_kernel_draw_is_flax_lecun_normal_bitwise(shape):
   np.testing.assert_array_equal(ours, ref)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arch", ["mnist_conv", "celeba_a", "celeba_b", "mnist_mlp"])
 def test_init_variables_equals_flax_eager_init(arch):
   """The jitted init gives flax's eager init, bitwise."""

@@ -25,6 +25,7 @@ def _sq_euclidean(rng, n, m, d):
   return ((x[:, None] - y[None]) ** 2).sum(-1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 64, 257])
 def test_assignment_float64_equals_scipy(n):
   rng = np.random.default_rng(n)
@@ -38,6 +39,7 @@ def test_assignment_float64_equals_scipy(n):
   assert -1e-9 <= float(sol.gap) <= 1e-9 * max(1.0, opt)
 
 
+@pytest.mark.slow
 def test_assignment_float32_within_certificate_n2048():
   rng = np.random.default_rng(0)
   cost = _sq_euclidean(rng, 2048, 2048, 32).astype(np.float32)
@@ -48,6 +50,7 @@ def test_assignment_float32_within_certificate_n2048():
   np.testing.assert_allclose(got, opt, rtol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(4))
 def test_assignment_integer_costs_with_ties_exact(seed):
   rng = np.random.default_rng(seed)
@@ -80,6 +83,7 @@ def test_rectangular_problem_embedded_in_square():
   np.testing.assert_allclose(_cost_of(rect, perm[:30]), _optimal_cost(rect), rtol=1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("platform", ["cpu", "gpu"])
 def test_single_slot_bidding_of_each_platform_is_optimal(platform, monkeypatch):
   # CPUs bid row by row (Gauss-Seidel), accelerators in Jacobi rounds to the last row: both exact.
@@ -121,6 +125,7 @@ def _pot_transport_cost(cost, capacity):
   return (plan[:n] * cost).sum()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n,m,capacity", [(200, 10, 20), (157, 12, 15), (500, 25, 20), (40, 7, 40)])
 def test_balanced_assignment_equals_pot_and_beats_lcm(n, m, capacity):
   rng = np.random.default_rng(n + m)
@@ -133,6 +138,7 @@ def test_balanced_assignment_equals_pot_and_beats_lcm(n, m, capacity):
   assert got <= _cost_of(cost, lcm(cost.astype(np.float32), capacity)) + 1e-9
 
 
+@pytest.mark.slow
 def test_balanced_assignment_integer_costs_exact_and_float32():
   rng = np.random.default_rng(11)
   cost = rng.integers(0, 5, (300, 12)).astype(np.float32)
@@ -168,6 +174,7 @@ def test_transport_dual_is_feasible_with_the_certified_gap():
   np.testing.assert_allclose(primal - dual, float(sol.gap), atol=1e-9)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n,d", [(1, 3), (50, 2), (300, 16)])
 def test_kantorovich_potentials_feasible_and_optimal(n, d):
   rng = np.random.default_rng(n)

@@ -14,6 +14,7 @@ def _costs(shape, seed=0):
   return np.random.default_rng(seed).random(shape).astype(np.float32)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("jit", [False, True])
 def test_batched_assignment_equals_each_problem_and_scipy(jit):
   cost = _costs((2, 3, 12, 12))
@@ -28,6 +29,7 @@ def test_batched_assignment_equals_each_problem_and_scipy(jit):
   np.testing.assert_array_equal(np.asarray(jax.vmap(assignment)(cost[0])), perm[0])  # vmap over it too
 
 
+@pytest.mark.slow
 def test_batched_transport_lcm_and_balanced_assignment():
   cost = _costs((4, 30, 5), seed=1)
   sol = transport(cost, 6)
@@ -47,6 +49,7 @@ def test_batched_transport_lcm_and_balanced_assignment():
   np.testing.assert_array_equal(out.labels[0], sol.labels[0])
 
 
+@pytest.mark.slow
 def test_batched_kantorovich_potentials():
   x, y = np.random.default_rng(2).normal(size=(2, 3, 10, 4)).astype(np.float32)
   hx, hy = kantorovich_potentials(x, y)

@@ -24,6 +24,7 @@ def _check_dual(cost, sol, capacity):
 
 @pytest.mark.parametrize("n,m,capacity,integer", [(12, 12, 1, False), (12, 12, 1, True), (30, 5, 6, False),
                                                   (23, 5, 6, False), (7, 10, 1, True), (9, 1, 9, False)])
+@pytest.mark.slow
 def test_host_solver_matches_the_auction_and_pot(n, m, capacity, integer):
   rng = np.random.default_rng(n * m + capacity)
   cost = (rng.integers(0, 4, (n, m)) if integer else rng.random((n, m))).astype(np.float32)  # integer: many ties

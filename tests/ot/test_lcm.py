@@ -7,6 +7,7 @@ from ltot.ot import lcm
 from tests.ot.reference import lcm_literal, lcm_single_pass
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(6))
 def test_equals_algorithm_2_random(seed):
   rng = np.random.default_rng(seed)
@@ -16,6 +17,7 @@ def test_equals_algorithm_2_random(seed):
   np.testing.assert_array_equal(lcm(cost, capacity), lcm_literal(cost, capacity))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(6))
 def test_equals_algorithm_2_with_many_ties(seed):
   rng = np.random.default_rng(100 + seed)

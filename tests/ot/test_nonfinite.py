@@ -9,6 +9,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from tests.conftest import COMPILE_FLAGS
 
 CHECK = textwrap.dedent("""
@@ -38,6 +40,7 @@ CHECK = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_jitted_solvers_on_nonfinite_costs_return_the_failure_flag_and_never_hang():
   r = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=300,
                      env={**os.environ, "XLA_FLAGS": COMPILE_FLAGS})

@@ -115,6 +115,7 @@ def test_ots_on_a_discrete_source_reaches_the_assignment_cost():
   assert optimum - 0.02 * optimum <= dual <= optimum + 1e-5
 
 
+@pytest.mark.slow
 def test_subsample_stages_deterministic_and_errors():
   y = jnp.asarray(np.random.default_rng(5).normal(size=(200, 2)), jnp.float32)
 

@@ -50,6 +50,7 @@ def test_cvt_regions_have_near_equal_mass_in_2d():
   assert np.all(np.abs(mass * 16 - 1) < 0.25), mass * 16
 
 
+@pytest.mark.slow
 def test_deterministic_and_variants():
   a = T.cvt(jax.random.key(5), 8, 3, num_samples=2000, num_iters=5)
   b = T.cvt(jax.random.key(5), 8, 3, num_samples=2000, num_iters=5)

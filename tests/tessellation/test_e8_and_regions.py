@@ -38,6 +38,7 @@ def test_e8_scale_gives_the_central_cell_one_241st_of_the_ball():
   assert E8_SCALE < 1
 
 
+@pytest.mark.slow
 def test_e8_regions_have_equal_volume_monte_carlo():
   n = 1_200_000
   z = sample_ball(jax.random.key(0), n, 8)
@@ -49,6 +50,7 @@ def test_e8_regions_have_equal_volume_monte_carlo():
   assert np.all(np.abs(counts - n / 241) < 6 * sigma)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["exact", "capacity"])
 def test_sample_regions_in_ball_and_deterministic(method):
   g = cvt(jax.random.key(1), 12, 3, num_samples=4000, num_iters=20).generators

@@ -41,10 +41,10 @@ TWAE_FROZEN = {**TWAE, "twae.bn_policy": "frozen_after_first_round", "twae.regio
 TWAE_ROUND = {**TWAE_R, "twae.bn_policy": "round_statistics"}
 
 
-# The fast tier (-m "not slow") keeps WAE-MMD and one TWAE round; the rest run in the full suite.
-@pytest.mark.parametrize("overrides", [{}, TWAE, *(pytest.param(o, marks=pytest.mark.slow) for o in (
-    {"method": "vae"}, {"wae.penalty": "gan"}, {"wae.penalty": "sw", "wae.prior": "ball"}, TWAE_R, TWAE_FROZEN,
-    TWAE_ROUND))])
+# The fast tier's 1-device = 4-devices check is OTS/FIT's (tests/methods/test_ots_fit.py).
+@pytest.mark.parametrize("overrides", [{}, TWAE, {"method": "vae"}, {"wae.penalty": "gan"},
+                                       {"wae.penalty": "sw", "wae.prior": "ball"}, TWAE_R, TWAE_FROZEN, TWAE_ROUND])
+@pytest.mark.slow
 def test_one_device_equals_four_devices(images, tmp_path, overrides):
   """One 4-device step equals the 1-device step from the same state: from init, and from the
   1-device run's step-2 checkpoint (Adam moments, BN statistics and TWAE's state under way).
@@ -78,6 +78,7 @@ def initial_state(config, images):
 # TWAE with Algorithm 3 (its state carries the previous batch and gradient): resume mid-round.
 @pytest.mark.parametrize("overrides,cut", [({}, 2), ({**TWAE, "twae.alpha": 0.2}, 3), (TWAE_FROZEN, 3),
                                            ({**TWAE, "twae.bn_policy": "round_statistics"}, 3)])
+@pytest.mark.slow
 def test_resume_is_bitwise_equal_to_uninterrupted(images, tmp_path, overrides, cut):
   full = _run(tiny_config(num_steps=5, **overrides), images, tmp_path / "full")
   assert full.step == 5
@@ -108,6 +109,7 @@ def test_checkpoint_roundtrip_and_corrupt_latest_falls_back(images, tmp_path):
   assert step == 2
 
 
+@pytest.mark.slow
 def test_mismatched_checkpoint_is_a_clear_error(images, tmp_path):
   _run(tiny_config(num_steps=2), images, tmp_path)
   other = methods.build(tiny_config(**{"model.latent_dim": 4}), 16)
@@ -132,6 +134,7 @@ def test_adam_schedule_piecewise():
     train.adam_with_schedule(0.0, 0.5, 0.999, 10)
 
 
+@pytest.mark.slow
 def test_divergence_stops_and_keeps_only_finite_checkpoints(images, tmp_path):
   config = tiny_config(num_steps=40, log_every=7, checkpoint_every=1, **{"optim.lr": 1e36})
   with pytest.raises(FloatingPointError, match="non-finite .* by step"):
@@ -142,6 +145,7 @@ def test_divergence_stops_and_keeps_only_finite_checkpoints(images, tmp_path):
   assert step >= 1 and all(np.all(np.isfinite(x)) for x in _leaves(state))
 
 
+@pytest.mark.slow
 def test_nonfinite_skip_undoes_bad_steps_and_goes_on(images, tmp_path):
   config = tiny_config(num_steps=12, log_every=4, checkpoint_every=4, num_devices=4, nonfinite="skip",
                        **{"optim.lr": 1e36})
@@ -154,6 +158,7 @@ def test_nonfinite_skip_undoes_bad_steps_and_goes_on(images, tmp_path):
     _run(tiny_config(nonfinite="ignore"), images, tmp_path / "bad")
 
 
+@pytest.mark.slow
 def test_callbacks_see_every_log_line(images, tmp_path):
   seen = []
   config = tiny_config(num_steps=4, log_every=2, eval_every=2, num_eval_examples=32)

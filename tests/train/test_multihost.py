@@ -98,6 +98,7 @@ def test_sigterm_to_one_process_stops_both_at_one_checkpoint(tmp_path):
     (["--coordinator_address=localhost:1"], "needs all of --coordinator_address, --num_processes and --process_id"),
     (["--coordinator_address=localhost:1", "--num_processes=2", "--process_id=2"], "--process_id=2 is not in [0,"),
 ])
+@pytest.mark.slow
 def test_incomplete_multihost_flags(tmp_path, flags, message):
   r = subprocess.run([sys.executable, "-m", "ltot.cli", "train", *ARGS, f"--workdir={tmp_path}", *flags],
                      capture_output=True, text=True, env={**os.environ, "XLA_FLAGS": COMPILE_FLAGS}, timeout=300)
