@@ -83,7 +83,8 @@ def main(argv=None) -> int:
   else:
     images = np.random.default_rng(0).integers(0, 256, (n_total, 64, 64, 3), dtype=np.uint8)
   device = jax.local_devices()[:1]
-  state = replicate(method.init(jax.random.PRNGKey(0), {"x": images[:8]}), device)
+  initial = method.init(jax.random.PRNGKey(0), {"x": images[:8]})  # fits the tessellation's generators
+  state = replicate(initial, device)
   step = map_step(method.train_step, device)  # the training loop's program
   batch = {"x": jax.device_put(images[None])}
 
@@ -97,7 +98,7 @@ def main(argv=None) -> int:
   if args.torch:
     if not mnist:
       raise SystemExit("--torch has the MNIST architecture only: use --config twae_mnist.py")
-    rounds["torch"] = torch_round(config, images, np.asarray(method.generators),
+    rounds["torch"] = torch_round(config, images, np.asarray(initial.generators),
                                   sum(x.size for x in jax.tree.leaves(state.params)))
   times = {name: [] for name in rounds}
   for r in range(args.rounds + 1):  # round 0 compiles / warms up
