@@ -109,3 +109,11 @@ def write_table(table: str, rows: list[dict], command: str) -> str:
   with open(md, "w") as f:
     f.write("\n".join(lines) + "\n")
   return md
+
+
+def write_benchmarks(script: str, rows: list[dict], argv: list[str]) -> str:
+  """Merges a benchmark's ``rows`` into ``results/benchmarks`` with the command that reproduces them
+  (``python -m <script> <argv>``), prints where, and returns the md path."""
+  path = write_table("benchmarks", rows, " ".join(["python -m", script, *argv]))
+  print("wrote", path)
+  return path

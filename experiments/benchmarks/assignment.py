@@ -21,7 +21,7 @@ from optax.assignment import hungarian_algorithm
 from scipy.optimize import linear_sum_assignment
 
 from experiments.benchmarks.timing import host_median, median_seconds
-from experiments.results_io import write_table
+from experiments.results_io import write_benchmarks
 from ltot.ot import transport
 
 
@@ -114,8 +114,7 @@ def main(argv=None):
   print(rows[-1])
   rows.append(_batch_row(16, 300, 64, args.repeats))
   print(rows[-1])
-  cmd = "python -m experiments.benchmarks.assignment " + " ".join(argv)
-  print(write_table("benchmarks", rows, cmd.strip()))
+  write_benchmarks("experiments.benchmarks.assignment", rows, argv)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import jax
 import numpy as np
 import torch
 
-from experiments.results_io import write_table
+from experiments.results_io import write_benchmarks
 from ltot import data
 from ltot.ot import c_transform
 
@@ -69,7 +69,7 @@ def main(argv=None) -> int:
                   f"cdist + min on {torch.get_num_threads()} threads; same indices, phi within {gap:.2g}; "
                   f"ltot {ms['torch'] / ms['ltot']:.2f}x the peer's speed"}
   print(row)
-  print("wrote", write_table("benchmarks", [row], "python -m experiments.benchmarks.c_transform " + " ".join(argv)))
+  write_benchmarks("experiments.benchmarks.c_transform", [row], argv)
   return 0
 
 

@@ -18,7 +18,7 @@ import jax
 
 from experiments.benchmarks.step_program import race
 from experiments.reproduce._runs import load_config
-from experiments.results_io import write_table
+from experiments.results_io import write_benchmarks
 from ltot import data, methods
 from ltot.data.pipeline import Batches
 from ltot.nn import conv_impl
@@ -60,7 +60,7 @@ def main(argv=None) -> int:
   rows = [measure(args.preset, w, args.steps, args.rounds) for w in args.widths]
   for row in rows:
     print(row)
-  print("wrote", write_table("benchmarks", rows, "python -m experiments.benchmarks.conv_impl " + " ".join(argv)))
+  write_benchmarks("experiments.benchmarks.conv_impl", rows, argv)
   return 0
 
 

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments.benchmarks.timing import host_median, median_seconds
-from experiments.results_io import write_table
+from experiments.results_io import write_benchmarks
 from ltot.ot import lcm
 from tests.ot.reference import lcm_literal, lcm_single_pass
 
@@ -57,8 +57,7 @@ def main(argv=None):
                    "value": t_ours, "reference_value": t_lit,
                    "notes": f"labels equal; literal timed once; speed-up {t_lit / t_ours:.0f}x"})
       print(rows[-1])
-  cmd = "python -m experiments.benchmarks.lcm " + " ".join(argv)
-  print(write_table("benchmarks", rows, cmd.strip()))
+  write_benchmarks("experiments.benchmarks.lcm", rows, argv)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ import jax
 import numpy as np
 
 from experiments.reproduce._runs import load_config
-from experiments.results_io import write_table
+from experiments.results_io import write_benchmarks
 from ltot import data, methods, train
 from ltot.data.pipeline import Batches
 from ltot.train.loop import keyed_step
@@ -92,7 +92,7 @@ def main(argv=None) -> int:
   rows = [measure(p, args.steps, args.rounds) for p in args.presets]
   for row in rows:
     print(row)
-  print("wrote", write_table("benchmarks", rows, "python -m experiments.benchmarks.loop_overhead " + " ".join(argv)))
+  write_benchmarks("experiments.benchmarks.loop_overhead", rows, argv)
   return 0
 
 

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 
-from experiments.results_io import write_table
+from experiments.results_io import write_benchmarks
 
 
 def _assign_child() -> None:
@@ -88,8 +88,7 @@ def main(argv=None):
                "notes": f"whole process; points {r['cost_bytes'] / 2**30:.2f} GiB; RSS before {r['before_kib'] / 2**20:.2f} GiB; "
                         f"{r['seconds']:.2f} s per call after compile ({r['first_seconds']:.2f} s first call)"})
   print(rows[-1])
-  cmd = "python -m experiments.benchmarks.memory " + " ".join(argv)
-  print(write_table("benchmarks", rows, cmd.strip()))
+  write_benchmarks("experiments.benchmarks.memory", rows, argv)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from experiments.reproduce.ots_fit import load_config
-from experiments.results_io import write_table
+from experiments.results_io import write_benchmarks
 from ltot import data, methods
 from ltot.train.parallel import map_step, place_strided, replicate
 
@@ -62,7 +62,7 @@ def main(argv=None) -> int:
                           f"in chunks; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores when "
                           f"timed (other jobs slow it); paper: Table 3, per iteration on its GPU"})
     print(rows[-1])
-  print("wrote", write_table("benchmarks", rows, "python -m experiments.benchmarks.ots_fit_step " + " ".join(argv)))
+  write_benchmarks("experiments.benchmarks.ots_fit_step", rows, argv)
   return 0
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import ott.tools.sliced
 
 from experiments.benchmarks.timing import median_seconds
-from experiments.results_io import write_table
+from experiments.results_io import write_benchmarks
 from ltot import discrepancy
 
 
@@ -46,8 +46,7 @@ def main(argv=None):
           f"speed-up {t_peer / t_ours:.2f}x")
   rows = [{"method": "sliced_wasserstein_vs_ott", "dataset": dataset, "metric": "seconds", "value": t_ours,
            "reference_value": t_peer, "notes": note}]
-  cmd = "python -m experiments.benchmarks.sliced " + " ".join(argv)
-  print(write_table("benchmarks", rows, cmd.strip()))
+  write_benchmarks("experiments.benchmarks.sliced", rows, argv)
   print(note, f"ltot {t_ours:.3f}s ott {t_peer:.3f}s")
 
 

@@ -27,7 +27,7 @@ import jax
 import numpy as np
 
 from experiments.reproduce._runs import load_config
-from experiments.results_io import write_table
+from experiments.results_io import write_benchmarks
 from ltot import data, methods
 from ltot.data.pipeline import Batches
 from ltot.train.parallel import AXIS, map_step, replicate
@@ -109,7 +109,7 @@ def main(argv=None) -> int:
   rows = [measure(p, args.steps, args.rounds) for p in args.presets]
   for row in rows:
     print(row)
-  print("wrote", write_table("benchmarks", rows, "python -m experiments.benchmarks.step_program " + " ".join(argv)))
+  write_benchmarks("experiments.benchmarks.step_program", rows, argv)
   return 0
 
 

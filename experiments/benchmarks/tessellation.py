@@ -17,7 +17,7 @@ import numpy as np
 from ott.tools.k_means import k_means
 
 from experiments.benchmarks.timing import median_seconds
-from experiments.results_io import write_table
+from experiments.results_io import write_benchmarks
 from ltot.tessellation import quantization_energy, sample_ball
 from ltot.tessellation.cvt import _lloyd
 
@@ -44,8 +44,7 @@ def main(argv=None):
          "notes": f"medians of {args.repeats} after compile; same init; energy ltot {e_ours:.6f} vs ott {e_ott:.6f}; "
                   f"ratio {t_ours / t_ott:.2f}"}
   print(row)
-  cmd = "python -m experiments.benchmarks.tessellation " + " ".join(argv)
-  print(write_table("benchmarks", [row], cmd.strip()))
+  write_benchmarks("experiments.benchmarks.tessellation", [row], argv)
 
 
 if __name__ == "__main__":

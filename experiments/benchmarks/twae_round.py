@@ -26,7 +26,7 @@ import jax
 import numpy as np
 
 from experiments.reproduce._runs import load_config
-from experiments.results_io import write_table
+from experiments.results_io import write_benchmarks
 from ltot import data, methods
 from ltot.train.parallel import map_step, replicate
 
@@ -122,7 +122,7 @@ def main(argv=None) -> int:
                      f"{torch_version()} + NumPy LCM, alternating, median of {args.rounds} rounds after a warm-up; "
                      f"{config.twae.penalty} penalty with the config's options")
   print(row)
-  print("wrote", write_table("benchmarks", [row], "python -m experiments.benchmarks.twae_round " + " ".join(argv)))
+  write_benchmarks("experiments.benchmarks.twae_round", [row], argv)
   return 0
 
 

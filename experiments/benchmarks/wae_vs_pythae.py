@@ -32,7 +32,7 @@ import numpy as np
 
 from experiments.benchmarks.timing import host_median, median_seconds
 from experiments.reproduce._runs import load_config
-from experiments.results_io import write_table
+from experiments.results_io import write_benchmarks
 from ltot import data, methods
 from ltot.data.pipeline import Batches
 from ltot.train.parallel import map_step, replicate
@@ -152,7 +152,7 @@ def main(argv=None) -> int:
                   f"1.5x pythae would need {1.5 * gflop * peer:.0f}; a float32 matrix product runs at "
                   f"{jax_gemm:.0f} GFLOP/s in JAX and {torch_gemm:.0f} in torch here"}
   print(row)
-  print("wrote", write_table("benchmarks", [row], "python -m experiments.benchmarks.wae_vs_pythae " + " ".join(argv)))
+  write_benchmarks("experiments.benchmarks.wae_vs_pythae", [row], argv)
   return 0
 
 

@@ -22,7 +22,7 @@ from ott.geometry import pointcloud
 from ott.problems.linear import linear_problem
 from ott.solvers.linear import sinkhorn
 
-from experiments.results_io import write_table
+from experiments.results_io import write_benchmarks
 from ltot.ot import transport
 
 START = 1e-3  # first phase's increment, relative to the cost spread
@@ -67,7 +67,7 @@ def main(argv=None):
   for n, m, d in ((128, 128, 64), (1024, 1024, 64), (1024, 1024, 2), (10_000, 100, 64)):
     rows += _row(n, m, d)
     print(*rows[-2:], sep="\n", flush=True)
-  print(write_table("benchmarks", rows, ("python -m experiments.benchmarks.warm_start " + " ".join(argv)).strip()))
+  write_benchmarks("experiments.benchmarks.warm_start", rows, argv)
 
 
 if __name__ == "__main__":
