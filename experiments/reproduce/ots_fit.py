@@ -308,7 +308,8 @@ def main(argv=None) -> int:
   if "authors" in args.parts:
     rows += authors_rows(args.runs_dir, args.seeds, args.authors_train, args.authors_rounds, args.authors_table,
                          args.authors_round, [f"--config.{o}" for o in args.override], tuple(args.authors_methods))
-    print("wrote", run_images_figure({m: mnist_dir(args.runs_dir, m, args.seeds[0]) for m in args.authors_methods},
+    shown = {m: mnist_dir(args.runs_dir, m, args.seeds[0]) for m in AUTHORS}  # every finished one, this part's or not
+    print("wrote", run_images_figure({m: d for m, d in shown.items() if os.path.isfile(os.path.join(d, "samples.png"))},
                                      ("samples.png",),
                                      f"MNIST samples, the authors' settings, seed {args.seeds[0]} after its last budget",
                                      f"{args.table}_authors_mnist_samples.png"))
