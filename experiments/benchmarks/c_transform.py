@@ -7,21 +7,21 @@ One OTS iteration of OTS/FIT (Algorithm 1) is dominated by the c-transform of ps
 images over the N = 60,000 training images: min_i c(x_j, y_i) - psi_i and its argmin. The peer is
 what a PyTorch user writes for it, ``(torch.cdist(x, y, p=1) - psi).min(1)`` (p=2 squared for
 sqeuclidean), with torch's own CPU threads. Both get the same x, y and psi and must return the same
-indices; the two alternate, one call each per round, after a warm-up call (ltot's compiles), and the
-rows report the medians. Needs ``pip install torch==2.13.0`` next to ltot.
+indices (checked on the warm-up calls' results); the two alternate, one call each per round, after
+a warm-up call (ltot's compiles), and the rows report the medians. Needs ``pip install torch==2.13.0``
+next to ltot.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 
 import jax
 import numpy as np
 import torch
 
+from experiments.benchmarks.timing import alternating_medians
 from experiments.results_io import write_benchmarks
 from ltot import data
 from ltot.ot import c_transform
@@ -49,20 +49,13 @@ def main(argv=None) -> int:
   xt, yt, pt = map(torch.from_numpy, (x, y, psi))
   calls = {"ltot": lambda: jax.block_until_ready(ours(xj, yj, pj)),
            "torch": lambda: torch_c_transform(xt, yt, pt, args.cost)}
-  results = {k: f() for k, f in calls.items()}  # warm-up (ltot compiles)
+  with torch.no_grad():
+    seconds, results = alternating_medians(calls, args.rounds)
   same = np.array_equal(np.asarray(results["ltot"][1]), results["torch"].indices.numpy())
   gap = float(np.max(np.abs(np.asarray(results["ltot"][0]) - results["torch"].values.numpy())))
   if not same:
     raise SystemExit(f"the two c-transforms pick different images (phi differs by up to {gap:.3g})")
-  times = {k: [] for k in calls}
-  with torch.no_grad():
-    for _ in range(args.rounds):
-      for k, f in calls.items():
-        t = time.perf_counter()
-        f()
-        times[k].append(time.perf_counter() - t)
-  ms = {k: 1000 * statistics.median(v) for k, v in times.items()}
-  print({k: [round(1000 * t, 1) for t in v] for k, v in times.items()})
+  ms = {k: 1000 * v for k, v in seconds.items()}
   row = {"method": "c_transform_vs_torch_cdist", "dataset": f"mnist N={len(y)} B={args.batch} {args.cost}",
          "metric": "ms_per_call", "value": ms["ltot"], "reference_value": ms["torch"],
          "notes": f"medians of {args.rounds} alternating calls after a warm-up; reference = torch {torch.__version__} "

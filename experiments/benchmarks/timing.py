@@ -1,4 +1,5 @@
-"""Median wall times: of a jitted call after compilation, and of a host (NumPy/SciPy/POT) call."""
+"""Median wall times: of a jitted call after compilation, of a host (NumPy/SciPy/POT) call, and of
+several calls timed side by side."""
 
 from __future__ import annotations
 
@@ -28,3 +29,17 @@ def host_median(fn, *args, repeats: int = 5) -> tuple[float, object]:
     out = fn(*args)
     times.append(time.perf_counter() - t)
   return float(np.median(times)), out
+
+
+def alternating_medians(calls: dict, repeats: int) -> tuple[dict[str, float], dict[str, object]]:
+  """Times ``calls`` ({name: fn()}, each blocking until its result is ready) side by side: one
+  warm-up call each (JAX compiles), then ``repeats`` rounds of one call each in turn. Returns the
+  median seconds per name and each warm-up call's result."""
+  first = {k: f() for k, f in calls.items()}
+  times = {k: [] for k in calls}
+  for _ in range(repeats):
+    for k, f in calls.items():
+      t = time.perf_counter()
+      f()
+      times[k].append(time.perf_counter() - t)
+  return {k: statistics.median(v) for k, v in times.items()}, first

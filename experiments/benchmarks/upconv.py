@@ -14,9 +14,7 @@ three alternate call by call after a warm-up; rows hold the medians. Needs ``pip
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 
 import jax
 import jax.numpy as jnp
@@ -24,6 +22,7 @@ import numpy as np
 import torch
 from flax import linen as nn
 
+from experiments.benchmarks.timing import alternating_medians
 from experiments.results_io import write_benchmarks
 from ltot.nn import UpConv4x4
 
@@ -53,15 +52,7 @@ def measure(batch: int, size: int, cin: int, features: int, repeats: int) -> dic
   calls = {"matrix": _jax_grad(UpConv4x4(features, use_bias=False), x),
            "xla": _jax_grad(nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding="SAME", use_bias=False), x),
            "torch": _torch_grad(x, features)}
-  for call in calls.values():
-    call()  # compile / warm up
-  times = {k: [] for k in calls}
-  for _ in range(repeats):
-    for k, call in calls.items():
-      t = time.perf_counter()
-      call()
-      times[k].append(time.perf_counter() - t)
-  ms = {k: 1000 * statistics.median(v) for k, v in times.items()}
+  ms = {k: 1000 * v for k, v in alternating_medians(calls, repeats)[0].items()}
   flop = 3 * 2 * batch * size * size * 16 * cin * features  # forward and both gradients
   return {"method": "upconv4x4_grad_vs_torch", "metric": "ms_per_call", "value": ms["matrix"],
           "reference_value": ms["torch"],
