@@ -30,7 +30,7 @@ def main(argv=None):
   m, d, n, iters = 400, 64, 100_000, 50
   k_s, k_i = jax.random.split(jax.random.key(0))
   samples, init = sample_ball(k_s, n, d), sample_ball(k_i, m, d)
-  ours = jax.jit(lambda s, g: _lloyd(s, g, iters))  # generators and per-iteration energy, as cvt returns
+  ours = jax.jit(lambda s, g: _lloyd(s, g, iters, False))  # generators and per-iteration energy, as cvt returns
   theirs = jax.jit(lambda s, g: k_means(s, m, init=lambda *_: g, n_init=1, tol=0.0, min_iterations=iters,
                                         max_iterations=iters, rng=jax.random.key(1)).centroids)
   t_ours = median_seconds(ours, samples, init, repeats=args.repeats)

@@ -47,14 +47,23 @@ def _nearest(z: jnp.ndarray, generators: jnp.ndarray) -> tuple[jnp.ndarray, jnp.
   return labels, jnp.maximum(jnp.sum(z * z, -1) + 2.0 * low, 0.0)
 
 
-_CHUNK = 2048  # rows of z per block: a [chunk, m] block of distances stays in cache
+_CHUNK = 2048  # rows of z per block on CPUs: a [chunk, m] block of distances stays in cache
+_ACCELERATOR_BLOCK = 1 << 26  # distances per block elsewhere (256 MiB in float32)
 
 
-def _nearest_chunked(z, generators, chunk=_CHUNK):
-  """``_nearest`` over blocks of ``chunk`` rows of z: faster on CPU than one [n, m] pass (the blocks stay in
-  cache), and O(chunk * m) memory."""
+def _block_rows(m: int, platform: str) -> int:
+  """Rows of z per [rows, m] block of distances. CPUs: ``_CHUNK`` (cache-sized blocks measured faster than
+  one pass). Accelerators: as many rows as ``_ACCELERATOR_BLOCK`` distances allow, because the blocks run
+  one after another and each costs a few microseconds of launch: 49 blocks of 2048 rows took 37 ms of 50
+  Lloyd iterations on an H100 (100k points, m = 400) where ott-jax's one pass took 13 ms."""
+  return _CHUNK if platform == "cpu" else max(_CHUNK, _ACCELERATOR_BLOCK // max(m, 1))
+
+
+def _nearest_chunked(z, generators, chunk=None):
+  """``_nearest`` over blocks of ``chunk`` rows of z (None: ``_block_rows`` for the default backend), in
+  O(chunk * m) memory."""
   n, d = z.shape
-  chunk = min(chunk, n)
+  chunk = min(chunk or _block_rows(generators.shape[0], jax.default_backend()), n)
   pad = (-n) % chunk
   blocks = jnp.pad(z, ((0, pad), (0, 0))).reshape(-1, chunk, d)
   labels, sq = jax.lax.map(lambda b: _nearest(b, generators), blocks)

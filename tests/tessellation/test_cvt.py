@@ -32,6 +32,18 @@ def test_assign_regions_equals_brute_force_in_any_chunking(rng):
     T.assign_regions(np.full((2, 5), np.nan), g)
 
 
+def test_block_rows_per_platform_and_the_energy_in_one_block_equals_the_chunked(rng):
+  from ltot.tessellation.cvt import _CHUNK, _block_rows, _nearest_chunked
+  assert _block_rows(400, "cpu") == _CHUNK
+  assert _block_rows(400, "gpu") * 400 <= 1 << 26 and _block_rows(400, "gpu") >= 100_000  # the H100 row: one block
+  assert _block_rows(1 << 20, "tpu") == _CHUNK  # never fewer rows than on CPUs
+  z, g = rng.normal(size=(5000, 6)).astype(np.float32), rng.normal(size=(40, 6)).astype(np.float32)
+  one_block, chunked = _nearest_chunked(z, g, 5000), _nearest_chunked(z, g)
+  np.testing.assert_array_equal(one_block[0], chunked[0])
+  np.testing.assert_allclose(one_block[1], chunked[1], rtol=1e-6)
+  np.testing.assert_allclose(one_block[1], ((z - g[one_block[0]]) ** 2).sum(-1), rtol=1e-4, atol=1e-5)
+
+
 def test_lloyd_energy_decreases_and_converges_to_centroids():
   t = T.cvt(jax.random.key(0), 16, 2, num_samples=20000, num_iters=400)
   e = np.asarray(t.energy)
