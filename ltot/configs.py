@@ -242,13 +242,13 @@ def latent_ot_toy(preset: str = "otgen-moons") -> ml_collections.ConfigDict:
     c.method = "ae_ot"
     c.batch_size = c.num_train
     c.ae_ot = ml_collections.ConfigDict(dict(lam=0.0, code_dim=2, hidden=(512,) * 4, activation="relu",
-                                             lr=1e-2, b1=0.5, b2=0.999, autoencoder=""))
+                                             lr=1e-2, b1=0.5, b2=0.999, autoencoder="", solver="auto"))
   else:
     c.method = "ot_gen"
     c.batch_size = 128
     c.ot_gen = ml_collections.ConfigDict(dict(variant=method, lam=0.0, noise="uniform", noise_dim=2, code_dim=2,
                                               hidden=(512,) * 4, activation="leaky_relu", lr=3e-4, b1=0.9,
-                                              b2=0.999, autoencoder="", num_pairs=0))
+                                              b2=0.999, autoencoder="", num_pairs=0, solver="auto"))
   return c
 
 

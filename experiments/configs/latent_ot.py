@@ -20,6 +20,8 @@ frozen decoder. Presets "METHOD-DATASET":
   give its batch (1,000 here) and runs 200,000 iterations (10,000 here, as every second stage;
   ``--config.num_steps`` to change).
 All three fix the duals' free constant (the mean of h_y is 0); the papers do not say.
+Every preset: ``solver`` "auto" (``ltot.ot.transport``: the auction on CPUs, SciPy on the host for
+small problems on accelerators); "auction" or "host" to force one.
 - DATASET "mnist", "fashion_mnist" (latent 8, 10,000 steps) or "celeb_a" (latent 64,
   20,000 steps).
 """
@@ -45,7 +47,8 @@ def get_config(preset: str = "otgen-mnist") -> ml_collections.ConfigDict:
   if ae_ot:
     c.batch_size = 1_000
     c.ae_ot = ml_collections.ConfigDict(dict(lam=0.0, code_dim=latent, hidden=(512,) * 4, activation="relu",
-                                             lr=1e-3, b1=0.5, b2=0.999, autoencoder=""))
+                                             lr=1e-3, b1=0.5, b2=0.999, autoencoder="",
+                                             solver="auto"))
     if method == "ae_ot_otgen_baseline":
       c.ae_ot.lam, c.batch_size = 0.1, 128
     elif method == "ae_ot_paper":
@@ -54,5 +57,6 @@ def get_config(preset: str = "otgen-mnist") -> ml_collections.ConfigDict:
     c.batch_size = 4_096 if celeba and method == "otgen" else 128
     c.ot_gen = ml_collections.ConfigDict(dict(variant=method, lam=0.0, noise="uniform", noise_dim=latent,
                                               code_dim=latent, hidden=(512,) * 6, activation="leaky_relu",
-                                              lr=3e-4, b1=0.9, b2=0.999, autoencoder="", num_pairs=10_000))
+                                              lr=3e-4, b1=0.9, b2=0.999, autoencoder="", num_pairs=10_000,
+                                              solver="auto"))
   return c

@@ -101,7 +101,7 @@ class AEOT(LatentMap):
     local = self.targets(state, batch)
     n = local.shape[0]
     z_x, z_y = gather(self.device_noise(rng, n)), gather(local)
-    sol = transport(0.5 * pairwise_sq_dists(z_x, z_y), 1)  # the solve of ltot.ot.kantorovich_potentials
+    sol = transport(0.5 * pairwise_sq_dists(z_x, z_y), 1, solver=self.solver)  # the solve of ltot.ot.kantorovich_potentials
     h_x = -sol.row_potential + jnp.mean(sol.column_price)  # h_x - mean(h_y), with h_y = -column_price
     matched = z_y[sol.labels]
     cost = jnp.mean(0.5 * jnp.sum((z_x - matched) ** 2, -1))
@@ -125,4 +125,5 @@ def from_config(config, steps_per_epoch: int, autoencoder=None) -> AEOT:
   a = config.ae_ot
   run_dir, code_dim = first_stage(config, "ae_ot", autoencoder)
   return AEOT(net=MLP(tuple(a.hidden), 1, a.activation), tx=optax.adam(a.lr, a.b1, a.b2), noise_dim=code_dim,
-              code_dim=code_dim, noise="gaussian", autoencoder=autoencoder, autoencoder_dir=run_dir, lam=a.lam)
+              code_dim=code_dim, noise="gaussian", autoencoder=autoencoder, autoencoder_dir=run_dir, lam=a.lam,
+              solver=a.get("solver", "auto"))

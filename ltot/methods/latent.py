@@ -36,6 +36,7 @@ from ltot.data.datasets import is_image_dataset
 from ltot.data.pipeline import to_unit_float
 from ltot.methods.autoencoder import AutoencoderMethod
 from ltot.nn import init_variables
+from ltot.ot import SOLVERS
 from ltot.train.checkpoint import read_run_config, restore_run
 from ltot.train.method import Method
 from ltot.train.parallel import device_share
@@ -158,6 +159,8 @@ class LatentMap(Method):
     autoencoder: the frozen first stage's method (its parameters are in the state), or None (points).
     autoencoder_dir: the first stage's run directory, which ``prepare`` reads.
     eval_projections: directions of the sliced W2 that ``evaluate`` reports.
+    solver: the exact transport solver of the matchings (``ltot.ot.SOLVERS``: "auto", "auction" on the
+      device, "host": SciPy through a host callback; see ``ltot.ot.transport``).
   """
 
   net: nn.Module
@@ -168,8 +171,11 @@ class LatentMap(Method):
   autoencoder: AutoencoderMethod | None = None
   autoencoder_dir: str = ""
   eval_projections: int = 200
+  solver: str = "auto"
 
   def __post_init__(self):
+    if self.solver not in SOLVERS:
+      raise ValueError(f"solver must be one of {SOLVERS}, got {self.solver!r}")
     if self.noise not in NOISES:
       raise ValueError(f"noise must be one of {NOISES}, got {self.noise!r}")
     if self.noise_dim < 1 or self.code_dim < 1:

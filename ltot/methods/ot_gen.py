@@ -40,13 +40,14 @@ __all__ = ["matched_targets", "mean_pairwise_distance", "diversity", "ottrans_lo
 VARIANTS = ("otgen", "ottrans")
 
 
-def matched_targets(x: jnp.ndarray, y: jnp.ndarray) -> jnp.ndarray:
+def matched_targets(x: jnp.ndarray, y: jnp.ndarray, *, solver: str = "auto") -> jnp.ndarray:
   """y permuted so that row i is x_i's partner in the optimal bijection for |x_i - y_j|^2: [k, d].
 
-  x, y: [k, d]. Exact (``ltot.ot.assignment``); no gradient flows through the choice of partners.
+  x, y: [k, d]. Exact (``ltot.ot.assignment`` with ``solver``); no gradient flows through the choice
+  of partners.
   """
   x, y = check_paired(x, y)
-  perm = assignment(pairwise_sq_dists(jax.lax.stop_gradient(x), jax.lax.stop_gradient(y)))
+  perm = assignment(pairwise_sq_dists(jax.lax.stop_gradient(x), jax.lax.stop_gradient(y)), solver=solver)
   return y[perm]
 
 
@@ -71,14 +72,15 @@ def ottrans_loss(pred: jnp.ndarray, target: jnp.ndarray) -> jnp.ndarray:
   return jnp.mean(jnp.sum((pred - target) ** 2, axis=-1))
 
 
-def otgen_loss(pred: jnp.ndarray, z: jnp.ndarray, lam: float = 0.0) -> tuple[jnp.ndarray, dict[str, jnp.ndarray]]:
+def otgen_loss(pred: jnp.ndarray, z: jnp.ndarray, lam: float = 0.0, *,
+               solver: str = "auto") -> tuple[jnp.ndarray, dict[str, jnp.ndarray]]:
   """Eq. 2 for predictions f_w(N) [k, d] and codes Z [k, d]: (loss, {"transport", "diversity"}).
 
   transport = mean_i |f_w(n_i) - sigma(f_w(n_i))|^2 with sigma the optimal bijection from the
-  predictions to Z, recomputed for this batch (the OT cost of the batch); loss = transport +
-  lam * diversity.
+  predictions to Z, recomputed for this batch (the OT cost of the batch; ``solver``: see
+  ``ltot.ot.transport``); loss = transport + lam * diversity.
   """
-  transport_cost = ottrans_loss(pred, matched_targets(pred, z))
+  transport_cost = ottrans_loss(pred, matched_targets(pred, z, solver=solver))
   div = diversity(pred, z)
   return transport_cost + lam * div, {"transport": transport_cost, "diversity": div}
 
@@ -99,7 +101,7 @@ class OTGen(LatentMap):
     z, noise = gather(local), self.device_noise(rng, local.shape[0])
 
     def loss_fn(params, stats):
-      loss, parts = otgen_loss(gather(self.generate(params, noise)), z, self.lam)
+      loss, parts = otgen_loss(gather(self.generate(params, noise)), z, self.lam, solver=self.solver)
       return loss, (parts, stats)
 
     return apply_loss(state, loss_fn)
@@ -133,7 +135,7 @@ class OTTrans(LatentMap):
     pick_rng, noise_rng = jax.random.split(rng)
     codes = codes[np.asarray(jax.random.permutation(pick_rng, len(codes)))[:m]]
     noise = np.asarray(self.sample_noise(noise_rng, m))
-    return {"noise": noise, "x": np.asarray(matched_targets(noise, codes))}
+    return {"noise": noise, "x": np.asarray(matched_targets(noise, codes, solver=self.solver))}
 
   def train_step(self, state: LatentState, batch: Mapping[str, jnp.ndarray], rng: jax.Array):
     del rng
@@ -159,7 +161,7 @@ def from_config(config, steps_per_epoch: int, autoencoder=None) -> LatentMap:
   noise_dim = g.get("noise_dim") or code_dim
   kwargs: dict[str, Any] = dict(net=MLP(tuple(g.hidden), code_dim, g.activation), tx=optax.adam(g.lr, g.b1, g.b2),
                                 noise_dim=noise_dim, code_dim=code_dim, noise=g.noise, autoencoder=autoencoder,
-                                autoencoder_dir=run_dir)
+                                autoencoder_dir=run_dir, solver=g.get("solver", "auto"))
   if g.variant == "otgen":
     return OTGen(**kwargs, lam=g.lam)
   return OTTrans(**kwargs, num_pairs=g.num_pairs)

@@ -337,7 +337,7 @@ def transport(cost: jnp.ndarray, capacity: int, *, epsilon: float | None = None,
   vmapped program) or be an ott-jax geometry (its ``cost_matrix``).
 
   ``solver``: "auction" (the jitted auction on the device), "host" (SciPy's exact solver on the
-  host through ``jax.pure_callback``, ``ltot.ot.host``: also under jit, vmap and pmap; its
+  host through a callback, ``ltot.ot.host``: also under jit, vmap and pmap; its
   ``iterations`` are 0 and ``epsilon`` does not apply), or "auto": the host on accelerators for
   problems of at most ``HOST_MAX_ENTRIES`` (N x capacity * m) entries, where the auction is bound
   by the latency of its loop iterations, else the auction.

@@ -3,7 +3,7 @@
 On an accelerator a small exact solve is bound by the latency of the auction's sequential
 loop iterations (``Transport.iterations``), not by its work: there the host's
 Jonker-Volgenant solver (``scipy.optimize.linear_sum_assignment``) is faster up to about a
-million cost entries. ``solve`` runs it through ``jax.pure_callback``, so it works under jit,
+million cost entries. ``solve`` runs it through a host callback, so it works under jit,
 vmap (one call per problem) and pmap (one call per device), and returns what the auction does:
 labels and a feasible dual with its certificate.
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental.buffer_callback import buffer_callback
 from scipy.optimize import linear_sum_assignment
 
 __all__ = ["solve", "solve_numpy"]
@@ -67,9 +68,14 @@ def solve_numpy(cost: np.ndarray, capacity: int):
 
 
 def solve(cost: jnp.ndarray, capacity: int):
-  """``solve_numpy`` of cost [N, m] as a jittable call (``jax.pure_callback``; under vmap one host
-  call per problem): (labels, row_potential, column_price, gap, ok) in the dtypes of the auction's
-  result.
+  """``solve_numpy`` of cost [N, m] as a jittable call (under vmap one host call per problem):
+  (labels, row_potential, column_price, gap, ok) in the dtypes of the auction's result.
+
+  On CPUs the call reads and writes the step's own buffers (``buffer_callback``). ``jax.pure_callback``
+  first copies its inputs to CPU device 0, and in a data-parallel step on several CPU devices that
+  copy waited behind device 0, itself waiting in the step's all-reduce for the others: a 1,000 x 1,000
+  AE-OT step on 4 forced CPU devices hung. Accelerators use ``jax.pure_callback`` (their inputs must
+  reach the host anyway, and CPU device 0 is not in their collectives).
 
   Example:
     >>> import jax, jax.numpy as jnp
@@ -84,5 +90,13 @@ def solve(cost: jnp.ndarray, capacity: int):
   def host(c):
     labels, u, p, gap = solve_numpy(np.asarray(c), capacity)
     return labels, u.astype(dtype), p.astype(dtype), gap.astype(dtype)
-  labels, u, p, gap = jax.pure_callback(host, shapes, cost, vmap_method="sequential")
+
+  def in_place(ctx, out, c):
+    del ctx
+    for buffer, value in zip(out, host(c)):
+      np.asarray(buffer)[...] = value
+
+  labels, u, p, gap = jax.lax.platform_dependent(
+      cost, cpu=buffer_callback(in_place, shapes, vmap_method="sequential"),
+      default=lambda c: jax.pure_callback(host, shapes, c, vmap_method="sequential"))
   return labels, u, p, gap, labels[0] >= 0

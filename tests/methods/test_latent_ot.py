@@ -1,5 +1,6 @@
 """The trainable latent generators (OTGen, OTTrans, AEOT) through the generic loop."""
 
+import json
 import shutil
 
 import jax
@@ -19,9 +20,9 @@ def toy_config(method, **overrides):
       method=method, dataset="moons", seed=0, num_devices=1, batch_size=32, num_steps=3, log_every=1,
       eval_every=0, num_eval_examples=64, checkpoint_every=100, max_checkpoints=2,
       ot_gen=dict(variant="otgen", lam=0.5, noise="uniform", noise_dim=2, code_dim=2, hidden=(32, 32),
-                  activation="leaky_relu", lr=1e-3, b1=0.9, b2=0.999, autoencoder="", num_pairs=0),
+                  activation="leaky_relu", lr=1e-3, b1=0.9, b2=0.999, autoencoder="", num_pairs=0, solver="auto"),
       ae_ot=dict(lam=0.5, code_dim=2, hidden=(32, 32), activation="relu", lr=1e-3, b1=0.5, b2=0.999,
-                 autoencoder="")))
+                 autoencoder="", solver="auto")))
   c.update_from_flattened_dict(overrides)
   return c
 
@@ -43,6 +44,30 @@ def test_one_device_equals_four_devices(tmp_path, method, overrides):
   assert not np.allclose(jax.tree.leaves(one.params)[0], jax.tree.leaves(init.params)[0])
   for a, b in zip(jax.tree.leaves(one.params), jax.tree.leaves(four.params)):
     np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("method", ["ot_gen", "ae_ot"])
+def test_the_host_solver_in_a_four_device_step_matches_the_auction(tmp_path, monkeypatch, method):
+  """solver="host" (SciPy through pure_callback, one call per device) inside the data-parallel step:
+  OTgen's regression depends on the matching alone, so its parameters equal the auction's; AE-OT's
+  duals are not unique, so its step agrees on the matching's cost."""
+  from ltot.ot import host
+  calls, solve_numpy = [], host.solve_numpy
+  monkeypatch.setattr(host, "solve_numpy", lambda *a: calls.append(1) or solve_numpy(*a))
+  runs = {}
+  for s in ("host", "auction"):
+    before = len(calls)
+    runs[s] = _train(toy_config(method, num_devices=4, num_steps=2, **{f"{method}.solver": s}), _points(), tmp_path / s)
+    assert (len(calls) - before >= 8) == (s == "host")  # 2 steps x 4 devices on the host; none for the auction
+  if method == "ot_gen":
+    for a, b in zip(jax.tree.leaves(runs["host"].state.params), jax.tree.leaves(runs["auction"].state.params)):
+      np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+  else:
+    costs = {s: [json.loads(line)["transport_cost"] for line in open(tmp_path / s / "metrics.jsonl")
+                 if '"transport_cost"' in line] for s in runs}
+    assert len(costs["host"]) == 2 and costs["host"] == pytest.approx(costs["auction"], rel=1e-5)
+  with pytest.raises(ValueError, match="solver must be one of"):
+    methods.build(toy_config(method, **{f"{method}.solver": "simplex"}), 1)
 
 
 def test_ottrans_pairs_are_an_optimal_matching_of_the_codes():

@@ -64,3 +64,26 @@ def test_host_solver_under_pmap_on_four_devices():
     cost = 0.5 * np.sum((x[d][:, None] - y[d][None]) ** 2, -1)
     assert float(jnp.mean(hy[d]) - jnp.mean(hx[d])) == pytest.approx(float(jnp.mean(ey) - jnp.mean(ex)), rel=1e-4)
     assert np.all(np.asarray(hy[d])[None, :] - np.asarray(hx[d])[:, None] <= cost + 1e-4)
+
+
+def test_host_solver_before_a_collective_does_not_wait_on_device_0(monkeypatch):
+  """Device 0 solves at once and enters the all-reduce while devices 1-3 are still on the host. With
+  ``jax.pure_callback`` (which copies its inputs to CPU device 0 first) that step hung until XLA's
+  rendezvous timeout aborted the process."""
+  import time
+
+  from ltot.ot import host
+  solve_numpy = host.solve_numpy
+
+  def late_unless_device_0(cost, capacity):
+    if cost[0, 0] > 0:  # device 0's problem has cost[0, 0] == 0
+      time.sleep(0.5)
+    return solve_numpy(cost, capacity)
+
+  monkeypatch.setattr(host, "solve_numpy", late_unless_device_0)
+  cost = np.random.default_rng(4).uniform(0.1, 1.0, size=(4, 512, 512)).astype(np.float32)  # large enough that copying it is asynchronous
+  cost[0, 0, 0] = 0.0
+  total = jax.pmap(lambda c: jax.lax.psum(transport(c, 1, solver="host").labels, parallel.AXIS),
+                   axis_name=parallel.AXIS)(cost)
+  expected = sum(pot.emd(np.full(512, 1 / 512), np.full(512, 1 / 512), c.astype(np.float64)).argmax(1) for c in cost)
+  np.testing.assert_array_equal(total[0], expected)
