@@ -1,5 +1,5 @@
 """The exact solvers inside training steps, and batched problems: the auction on the device against
-SciPy on the host (``solver="host"``, through ``jax.pure_callback``), on 1 and 4 forced CPU devices.
+SciPy on the host (``solver="host"``, through a host callback), on 1 and 4 forced CPU devices.
 
   python -m experiments.benchmarks.solver_step [--steps 50] [--rounds 3]
 
@@ -57,14 +57,14 @@ def step_rows(steps: int, rounds: int) -> list[dict]:
   for method in SETTINGS:
     for num_devices in (1, 4):
       devices = jax.local_devices()[:num_devices]
+      batch_size = SETTINGS[method][1]["batch_size"]
       built = {s: methods.build(_config(method, s, num_devices), 1) for s in ("auction", "host")}
-      config = _config(method, "auction", num_devices)
-      batches = Batches(codes, config.batch_size, seed=0, num_devices=num_devices)
+      batches = Batches(codes, batch_size, seed=0, num_devices=num_devices)
       init = built["auction"].init(jax.random.key(0), {})
       programs = {s: map_step(m.train_step, devices) for s, m in built.items()}
       median, _ = race(programs, init, batches, built["auction"].updates_per_batch, steps, rounds, devices, f"{method} x{num_devices}")
       rows.append({"method": f"{method}_step_host_vs_auction",
-                   "dataset": f"8-D normal codes batch={config.batch_size} devices={num_devices} (forced CPU)",
+                   "dataset": f"8-D normal codes batch={batch_size} devices={num_devices} (forced CPU)",
                    "metric": "steps_per_second", "value": median["host"], "reference_value": median["auction"],
                    "notes": f"solver='host' (SciPy through a host callback) {median['host'] / median['auction']:.2f}x "
                             f"solver='auction'; median of {rounds} alternating rounds of {steps} steps after 2 "
@@ -84,7 +84,7 @@ def batched_rows(repeats: int) -> list[dict]:
       "scipy": lambda: [linear_sum_assignment(c)[1] for c in host]}, repeats)
   scipy_total = sum(c[np.arange(300), p].sum() for c, p in zip(host, first["scipy"]))
   ours_total = sum(c[np.arange(300), p].sum() for c, p in zip(host, np.asarray(first["batched"])))
-  iterations = np.asarray(jax.jit(lambda c: transport(c, 1).iterations)(cost))
+  iterations = np.asarray(jax.jit(lambda c: transport(c, 1).iterations)(cost))  # untimed: the same solves' loop counts
   return [{"method": "assignment_batched_16x300", "dataset": "16 x sq-euclidean n=300 d=64",
            "metric": "seconds", "value": median["batched"], "reference_value": median["scipy"],
            "notes": f"one call on cost[16, 300, 300] {median['batched'] * 1e3:.1f} ms; 16 calls "

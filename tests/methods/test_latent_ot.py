@@ -48,7 +48,7 @@ def test_one_device_equals_four_devices(tmp_path, method, overrides):
 
 @pytest.mark.parametrize("method", ["ot_gen", "ae_ot"])
 def test_the_host_solver_in_a_four_device_step_matches_the_auction(tmp_path, monkeypatch, method):
-  """solver="host" (SciPy through pure_callback, one call per device) inside the data-parallel step:
+  """solver="host" (SciPy through a host callback, one call per device) inside the data-parallel step:
   OTgen's regression depends on the matching alone, so its parameters equal the auction's; AE-OT's
   duals are not unique, so its step agrees on the matching's cost."""
   from ltot.ot import host
