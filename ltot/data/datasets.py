@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tempfile
 from typing import Callable
 
 import numpy as np
@@ -110,6 +111,12 @@ def load(name: str, split: str, *, data_dir: str | None = None, download: bool =
     download: prepare the dataset if it is not there yet.
     limit: keep only the first ``limit`` examples (the split's order is fixed).
 
+  A whole split read once is kept decoded next to the prepared TFDS files
+  (``ltot-decoded-v1-SPLIT-{images,labels}.npy``, uint8 and int64 arrays), and later processes
+  read those instead of decoding every record again (seconds for MNIST, minutes for CelebA);
+  arrays cut short, of another length, or whose first or last example differs from the record's
+  are decoded and written again, and a folder that cannot be written goes without them.
+
   Raises:
     ValueError: unknown ``name`` or ``split``.
     MissingDataError: the data is not prepared and cannot be; the message says how to get it.
@@ -149,22 +156,78 @@ def _read(name: str, split: str, *, data_dir: str | None, download: bool, limit:
   if split not in builder.info.splits:
     raise ValueError(f"dataset {name!r} has no split {split!r}; it has {sorted(builder.info.splits)}")
   source = builder.as_data_source(split)
-  count = len(source) if limit is None else min(limit, len(source))
+  total = len(source)
+  count = total if limit is None else min(limit, total)
   if count == 0:
     raise ValueError(f"dataset {name!r} split {split!r} is empty")
+  paths = _decoded_paths(builder.data_dir, split)
+  result = _read_decoded(paths, count, _decode(source, spec, [0, total - 1]))
+  if result is None:
+    result = _decode(source, spec, range(count))
+    if count == total:
+      _write_decoded(paths, result)
+  for array in (result.images, result.labels):
+    if array is not None:
+      array.flags.writeable = False  # shared by every caller of the cache
+  return result
+
+
+def _decode(source, spec: _Spec, indices) -> ImageData:
+  """Records ``indices`` of a TFDS data source, decoded (and transformed) into uint8 images and labels."""
+  indices = list(indices)
   images, labels = [], []
-  for start in range(0, count, 10_000):
-    for record in source.__getitems__(list(range(start, min(start + 10_000, count)))):
+  for start in range(0, len(indices), 10_000):
+    for record in source.__getitems__(indices[start:start + 10_000]):
       image = np.asarray(record["image"])
       images.append(spec.transform(image) if spec.transform else image)
       if "label" in record:
         labels.append(record["label"])
-  images = np.stack(images).astype(np.uint8)
-  labels = np.asarray(labels, np.int64) if labels else None
-  for array in (images, labels):
-    if array is not None:
-      array.flags.writeable = False  # shared by every caller of the cache
-  return ImageData(images, labels)
+  return ImageData(np.stack(images).astype(np.uint8), np.asarray(labels, np.int64) if labels else None)
+
+
+# A whole split, once decoded, is kept next to the prepared TFDS files as .npy arrays: decoding
+# MNIST's 70,000 PNG records takes seconds in every new process (a run, `ltot eval`, a notebook),
+# reading the arrays back a few milliseconds. Bump the version when a transform changes.
+_DECODED_VERSION = 1
+
+
+def _decoded_paths(folder: str, split: str) -> tuple[str, str]:
+  stem = os.path.join(folder, f"ltot-decoded-v{_DECODED_VERSION}-{split}")
+  return f"{stem}-images.npy", f"{stem}-labels.npy"
+
+
+def _read_decoded(paths: tuple[str, str], count: int, ends: ImageData) -> ImageData | None:
+  """The first ``count`` examples of a decoded split, or None where its files are missing, cut short,
+  of another length, or disagree with ``ends`` (the split's first and last records, freshly decoded)."""
+  try:
+    images = np.load(paths[0], mmap_mode="r", allow_pickle=False)
+    labels = np.load(paths[1], mmap_mode="r", allow_pickle=False) if ends.labels is not None else None
+  except (OSError, ValueError):
+    return None
+  if images.dtype != np.uint8 or images.ndim != 4 or not np.array_equal(images[[0, -1]], ends.images):
+    return None
+  if labels is not None and (labels.shape != images.shape[:1] or not np.array_equal(labels[[0, -1]], ends.labels)):
+    return None
+  return ImageData(np.array(images[:count]), None if labels is None else np.array(labels[:count]))
+
+
+def _write_decoded(paths: tuple[str, str], data: ImageData) -> None:
+  """Writes ``_read_decoded``'s files (each complete or not at all); a data folder that cannot be
+  written just goes without them."""
+  for path, array in ((paths[1], data.labels), (paths[0], data.images)):
+    if array is None:
+      continue
+    tmp = None
+    try:
+      fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+      with os.fdopen(fd, "wb") as f:
+        np.save(f, array)
+      os.chmod(tmp, os.stat(os.path.dirname(path)).st_mode & 0o666)  # readable as the folder is, not mkstemp's 0600
+      os.replace(tmp, path)
+    except OSError:
+      if tmp is not None and os.path.exists(tmp):
+        os.remove(tmp)
+      return
 
 
 def is_dataset(name: str) -> bool:

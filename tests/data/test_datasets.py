@@ -65,3 +65,75 @@ def test_num_train_keeps_the_first_training_images(mnist):
   config.num_train = 60_001
   with pytest.raises(ValueError, match="num_train=60001 but the mnist train split has 60000 examples"):
     data.load_split(config, "train")
+
+
+@pytest.fixture
+def mnist_copy(mnist, tmp_path):
+  """A TFDS data folder holding a copy of prepared MNIST's test split (no decoded arrays yet)."""
+  import shutil
+  from ltot.data import datasets
+  source = datasets._builder(datasets.DATASETS["mnist"], data.default_data_dir()).data_dir
+  target = tmp_path / os.path.relpath(source, data.default_data_dir())
+  target.mkdir(parents=True)
+  for f in os.listdir(source):
+    if f.endswith(".json") or "-test." in f:
+      shutil.copy(os.path.join(source, f), target / f)
+  return tmp_path, target
+
+
+def _read(data_dir, limit=None):
+  """``data.load`` of MNIST's test split without the in-process cache."""
+  from ltot.data import datasets
+  return datasets._read("mnist", "test", data_dir=str(data_dir), download=False, limit=limit)
+
+
+def _decoded_files(folder):
+  return sorted(f for f in os.listdir(folder) if f.startswith("ltot-decoded-"))
+
+
+def test_a_decoded_split_is_kept_and_read_back_bitwise(mnist, mnist_copy, monkeypatch):
+  from ltot.data import datasets
+  data_dir, folder = mnist_copy
+  assert _read(data_dir, limit=5).images.shape == (5, 28, 28, 1) and _decoded_files(folder) == []  # a part is not kept
+  first = _read(data_dir)
+  np.testing.assert_array_equal(first.images, mnist["test"].images)
+  np.testing.assert_array_equal(first.labels, mnist["test"].labels)
+  assert _decoded_files(folder) == ["ltot-decoded-v1-test-images.npy", "ltot-decoded-v1-test-labels.npy"]
+  decoded = []
+  real_decode = datasets._decode
+  monkeypatch.setattr(datasets, "_decode", lambda s, spec, idx: decoded.append(len(list(idx))) or real_decode(s, spec, idx))
+  again, part = _read(data_dir), _read(data_dir, limit=7)
+  assert decoded == [2, 2]  # only the first and last records, to check the arrays against
+  np.testing.assert_array_equal(again.images, first.images)
+  np.testing.assert_array_equal(again.labels, first.labels)
+  np.testing.assert_array_equal(part.images, first.images[:7])
+  assert not again.images.flags.writeable and type(again.images) is np.ndarray
+
+
+def test_damaged_or_stale_decoded_arrays_are_decoded_again(mnist, mnist_copy):
+  data_dir, folder = mnist_copy
+  expected = _read(data_dir)
+  images_file = folder / "ltot-decoded-v1-test-images.npy"
+  size = os.path.getsize(images_file)
+  with open(images_file, "r+b") as f:  # cut short, as by a full disk
+    f.truncate(size // 2)
+  np.testing.assert_array_equal(_read(data_dir).images, expected.images)
+  assert os.path.getsize(images_file) == size  # written again
+  stale = np.array(expected.images)
+  stale[-1] = 255 - stale[-1]  # as if decoded by another transform
+  np.save(images_file, stale)
+  np.testing.assert_array_equal(_read(data_dir).images, expected.images)
+  np.save(folder / "ltot-decoded-v1-test-labels.npy", expected.labels[:100])  # another length
+  np.testing.assert_array_equal(_read(data_dir).labels, expected.labels)
+  assert np.load(folder / "ltot-decoded-v1-test-labels.npy").shape == (10000,)
+
+
+def test_a_data_folder_that_cannot_be_written_goes_without_decoded_arrays(mnist, mnist_copy, monkeypatch):
+  import tempfile
+  data_dir, folder = mnist_copy
+
+  def refuse(*args, **kwargs):
+    raise PermissionError("read-only file system")
+  monkeypatch.setattr(tempfile, "mkstemp", refuse)
+  np.testing.assert_array_equal(_read(data_dir).images, mnist["test"].images)
+  assert _decoded_files(folder) == []
