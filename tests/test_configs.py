@@ -142,23 +142,21 @@ def _overrides(name, preset, config):
 
 
 @pytest.fixture(scope="module")
-def small_datasets(mnist, tmp_path_factory):
-  """``npy:`` datasets the CLI runs read: real MNIST (1,000 train / 200 test images; Fashion-MNIST
+def small_datasets(small_mnist, tmp_path_factory):
+  """``npy:`` datasets the CLI runs read: real MNIST (conftest's ``small_mnist``; Fashion-MNIST
   has its shape) and, for the data that cannot be had here (CelebA, LSUN), random images of the
-  shape and number a config needs. (dataset, example shape, batch size) -> a folder of train.npy, test.npy."""
+  shape and number a config needs. (dataset, example shape, batch size) -> ``npy:`` a folder of train.npy, test.npy."""
   made = {}
 
   def folder(dataset, shape, batch_size):
-    key = ("mnist",) if dataset in ("mnist", "fashion_mnist") else (shape, batch_size)
+    if dataset in ("mnist", "fashion_mnist"):
+      return small_mnist
+    key = (shape, batch_size)
     if key not in made:
       made[key] = tmp_path_factory.mktemp("npy")
-      if key == ("mnist",):
-        train_images, test_images = mnist["train"].images[:1000], mnist["test"].images[:200]
-      else:
-        train_images = np.random.default_rng(0).integers(0, 256, (max(64, batch_size), *shape), dtype=np.uint8)
-        test_images = train_images[:64]
+      train_images = np.random.default_rng(0).integers(0, 256, (max(64, batch_size), *shape), dtype=np.uint8)
       np.save(made[key] / "train.npy", train_images)
-      np.save(made[key] / "test.npy", test_images)
+      np.save(made[key] / "test.npy", train_images[:64])
     return "npy:" + str(made[key])
   return folder
 

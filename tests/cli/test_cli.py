@@ -159,14 +159,14 @@ def test_train_eval_sample_end_to_end(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_sigterm_checkpoints_and_exits_zero(tmp_path):
+def test_sigterm_checkpoints_and_exits_zero(tmp_path, small_mnist):
   import signal
   import time
   workdir = tmp_path / "run"
   proc = subprocess.Popen(
       [sys.executable, "-m", "ltot.cli", "train", f"--config={CONFIG}", "--config.num_steps=100000",
        "--config.log_every=5", "--config.checkpoint_every=100000", "--config.model.width=0.03125",
-       f"--workdir={workdir}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+       f"--config.dataset={small_mnist}", f"--workdir={workdir}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
       env={**os.environ, "XLA_FLAGS": COMPILE_FLAGS})
   deadline = time.time() + 300
   while time.time() < deadline and not (workdir / "metrics.jsonl").is_file():
@@ -182,7 +182,7 @@ def test_sigterm_checkpoints_and_exits_zero(tmp_path):
 
 
 @pytest.mark.slow
-def test_sigkill_then_rerun_resumes_bitwise(tmp_path):
+def test_sigkill_then_rerun_resumes_bitwise(tmp_path, small_mnist):
   # An uninterrupted run, and the same run killed with SIGKILL once a mid-run checkpoint exists, then
   # started again with the same workdir: the final parameters must be bitwise equal.
   import signal
@@ -193,7 +193,7 @@ def test_sigkill_then_rerun_resumes_bitwise(tmp_path):
   from ltot import methods, train
   args = [f"--config={CONFIG}", "--config.num_steps=60", "--config.checkpoint_every=10", "--config.log_every=5",
           "--config.model.width=0.03125", "--config.num_fid_samples=0", "--config.eval_every=0",
-          "--config.max_checkpoints=10", "--config.num_devices=1"]
+          "--config.max_checkpoints=10", "--config.num_devices=1", f"--config.dataset={small_mnist}"]
   full = ltot("train", *args, f"--workdir={tmp_path / 'full'}")
   assert full.returncode == 0, full.stderr[-2000:]
   killed = tmp_path / "killed"

@@ -9,7 +9,9 @@ import pytest
 
 from ltot import cli
 
-pytestmark = pytest.mark.slow  # every test trains through the CLI; test_cli's fast tests cover its usage errors
+# Every test trains through the CLI (test_cli's fast tests cover its usage errors), on conftest's
+# small_mnist unless it names its own data.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("small_mnist")]
 
 CONFIGS = os.path.join(os.path.dirname(__file__), "..", "..", "experiments", "configs")
 TINY = ["--config.model.width=0.03125", "--config.num_fid_samples=0", "--config.eval_every=0",
@@ -20,9 +22,10 @@ def ltot(*args):
   return cli.run(["ltot", *args])
 
 
-def train(workdir, *extra, config="wae_mmd_mnist.py", steps=6):
+def train(workdir, *extra, config="wae_mmd_mnist.py", steps=6, dataset=None):
+  dataset = dataset or os.environ["LTOT_TEST_SMALL_MNIST"]
   return ltot("train", f"--config={os.path.join(CONFIGS, config)}", f"--config.num_steps={steps}", *TINY, *extra,
-              f"--workdir={workdir}")
+              f"--config.dataset={dataset}", f"--workdir={workdir}")
 
 
 def steps_logged(workdir):
@@ -155,7 +158,7 @@ def test_sample_seed_and_bad_output_paths(finished, tmp_path, capsys):
   config = engine.read_run_config(str(finished))
   method = methods.build(config, 1)
   _, state = engine.restore_run(str(finished), method.init(engine.root_keys(0)["init"], {"x": np.zeros((2, 28, 28, 1))}))
-  test = data.load("mnist", "test").images
+  test = data.load("mnist", "test", limit=8).images  # the run's test split is MNIST's first 200 images
   ends = np.asarray(method.reconstruct(state, test[np.array([3, 7])]))
   got = np.load(path)
   assert got.shape == (5, 28, 28, 1)
@@ -187,7 +190,7 @@ def test_your_own_images_from_a_folder_train_evaluate_and_sample(tmp_path, capsy
     for i in range(n):
       Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(tmp_path / "faces" / split / "a" / f"{i}.png")
   run = tmp_path / "run"
-  assert train(run, f"--config.dataset=folder:{tmp_path / 'faces'}", "--config.batch_size=16", steps=2) == 0
+  assert train(run, "--config.batch_size=16", steps=2, dataset=f"folder:{tmp_path / 'faces'}") == 0
   assert json.load(open(run / "config.json"))["model"]["image_shape"] == [32, 32, 3]
   assert ltot("eval", f"--workdir={run}", "--num_samples=0") == 0
   assert ltot("sample", f"--workdir={run}", "--num=3", f"--out={tmp_path / 's.npy'}") == 0
@@ -195,10 +198,10 @@ def test_your_own_images_from_a_folder_train_evaluate_and_sample(tmp_path, capsy
   # Mixed sizes: one clear line naming the sizes, exit 1, nothing trained.
   Image.fromarray(np.zeros((30, 30, 3), np.uint8)).save(tmp_path / "faces" / "train" / "a" / "odd.png")
   capsys.readouterr()
-  assert train(tmp_path / "run2", f"--config.dataset=folder:{tmp_path / 'faces'}", "--config.batch_size=16") == 1
+  assert train(tmp_path / "run2", "--config.batch_size=16", dataset=f"folder:{tmp_path / 'faces'}") == 1
   err = capsys.readouterr().err
   assert "differ in size or channels" in err and "30x30x3" in err and "32x32x3" in err
   # A size the architecture cannot take: its rule, as a usage error.
   np.save(tmp_path / "odd.npy", np.zeros((32, 30, 30, 1), np.uint8))
-  assert train(tmp_path / "run3", f"--config.dataset=npy:{tmp_path / 'odd.npy'}", "--config.batch_size=16") == 2
+  assert train(tmp_path / "run3", "--config.batch_size=16", dataset=f"npy:{tmp_path / 'odd.npy'}") == 2
   assert "H and W divisible by 4" in capsys.readouterr().err

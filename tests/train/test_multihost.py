@@ -57,11 +57,12 @@ def _restore(workdir, config_from):
 
 
 @pytest.mark.slow
-def test_two_processes_match_one_process_with_four_devices(tmp_path):
+def test_two_processes_match_one_process_with_four_devices(tmp_path, small_mnist):
   import jax
   one, two = tmp_path / "one", tmp_path / "two"
-  procs = ([_start(["--config.num_steps=4", "--config.checkpoint_every=1"], one, 4)]
-           + _two_processes(["--config.num_steps=4", "--config.checkpoint_every=2"], two))
+  data = f"--config.dataset={small_mnist}"
+  procs = ([_start(["--config.num_steps=4", "--config.checkpoint_every=1", data], one, 4)]
+           + _two_processes(["--config.num_steps=4", "--config.checkpoint_every=2", data], two))
   _finish(procs)
   # The same trajectory: process 0 alone logs, the same losses, each checkpoint written once.
   logs = [[json.loads(line) for line in open(run / "metrics.jsonl")] for run in (one, two)]
@@ -72,7 +73,7 @@ def test_two_processes_match_one_process_with_four_devices(tmp_path):
   # and take step 3. (Compared step by step, not as free-running trajectories: see
   # tests/train/test_engine.py::test_one_device_equals_four_devices.)
   resumed = run_dir_at(one, 2, tmp_path / "resumed")
-  _finish(_two_processes(["--config.num_steps=3", "--config.checkpoint_every=1"], resumed))
+  _finish(_two_processes(["--config.num_steps=3", "--config.checkpoint_every=1", data], resumed))
   (step_a, a), (step_b, b) = _restore(run_dir_at(one, 3, tmp_path / "one_3"), one), _restore(resumed, one)
   _, before = _restore(run_dir_at(one, 2, tmp_path / "one_2"), one)
   assert step_a == step_b == 3
@@ -80,9 +81,10 @@ def test_two_processes_match_one_process_with_four_devices(tmp_path):
 
 
 @pytest.mark.slow
-def test_sigterm_to_one_process_stops_both_at_one_checkpoint(tmp_path):
+def test_sigterm_to_one_process_stops_both_at_one_checkpoint(tmp_path, small_mnist):
   workdir = tmp_path / "run"
-  procs = _two_processes(["--config.num_steps=100000", "--config.checkpoint_every=2"], workdir)
+  procs = _two_processes(["--config.num_steps=100000", "--config.checkpoint_every=2", f"--config.dataset={small_mnist}"],
+                         workdir)
   deadline = time.time() + 300
   while time.time() < deadline and not (workdir / "checkpoints" / "2").is_dir():
     time.sleep(0.1)
