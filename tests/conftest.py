@@ -4,30 +4,16 @@ in a subprocess-free way by setting XLA_FLAGS before jax is first imported."""
 import atexit
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 
 
-def _compile_flags() -> str:
-  """XLA flags that make the suite's programs quicker to compile (experiments/results/test_suite.md):
-  LLVM's optimisation level 0 (about half the compile time), and XLA's classic CPU fusion emitters
-  instead of the MLIR ones (train steps compile in about half the time again; runtime unchanged:
-  measured). XLA aborts on a flag it does not know, so the second is kept only where a jax process
-  starts with it (probed once, by the first process; pytest-xdist workers and subprocesses inherit it)."""
-  if "LTOT_TEST_COMPILE_FLAGS" not in os.environ:
-    flags = "--xla_backend_optimization_level=0"
-    classic = f"{flags} --xla_cpu_use_fusion_emitters=false"
-    probe = subprocess.run([sys.executable, "-c", "import jax; jax.devices()"], capture_output=True,
-                           env={**os.environ, "XLA_FLAGS": classic, "JAX_PLATFORMS": "cpu"})
-    os.environ["LTOT_TEST_COMPILE_FLAGS"] = classic if probe.returncode == 0 else flags
-  return os.environ["LTOT_TEST_COMPILE_FLAGS"]
-
-
 # Four CPU devices for the data-parallel tests; 1-device runs select devices[:1]. The suite's
-# programs are small and run a few steps, so compiling them is most of its time.
+# programs are small and run a few steps, so compiling them is most of its time, and LLVM's
+# optimisation level 0 compiles them in about half the time (experiments/results/test_suite.md).
+# (XLA's classic CPU fusion emitters, --xla_cpu_use_fusion_emitters=false, compile the train steps
+# in about half that again, but with -O0 they break ltot._reduce.min_argmin: test_suite.md.)
 # Subprocesses that set their own XLA_FLAGS keep COMPILE_FLAGS in them.
-COMPILE_FLAGS = _compile_flags()
+COMPILE_FLAGS = "--xla_backend_optimization_level=0"
 os.environ.setdefault("XLA_FLAGS", f"--xla_force_host_platform_device_count=4 {COMPILE_FLAGS}")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
