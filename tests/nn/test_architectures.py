@@ -100,12 +100,16 @@ def test_bad_architecture_arguments():
     make_autoencoder("mnist_conv", 8, outputs=3)
 
 
-@pytest.mark.parametrize("fast,ref", [
-    (UpConv4x4(4), nn.ConvTranspose(4, (4, 4), strides=(2, 2), padding="SAME")),
-    (DownConv4x4(4), nn.Conv(4, (4, 4), strides=(2, 2), padding="SAME")),
+@pytest.mark.parametrize("fast,ref,one_product_flops", [
+    (UpConv4x4(4), nn.ConvTranspose(4, (4, 4), strides=(2, 2), padding="SAME"), None),  # one product
+    (UpConv4x4(4), nn.ConvTranspose(4, (4, 4), strides=(2, 2), padding="SAME"), 0),  # four products
+    (DownConv4x4(4), nn.Conv(4, (4, 4), strides=(2, 2), padding="SAME"), None),
 ])
 @pytest.mark.slow
-def test_matrix_product_convs_equal_flax(fast, ref):
+def test_matrix_product_convs_equal_flax(fast, ref, one_product_flops, monkeypatch):
+  from ltot.nn import modules
+  if one_product_flops is not None:
+    monkeypatch.setattr(modules, "ONE_PRODUCT_FLOPS", one_product_flops)
   x = jax.random.normal(jax.random.key(1), (3, 5, 6, 7))  # odd and even sizes: asymmetric SAME padding
   variables = ref.init(jax.random.key(0), x)
   variables = jax.tree.map(lambda a: jax.random.normal(jax.random.key(2), a.shape), variables)
