@@ -6,7 +6,6 @@ import os
 import shutil
 import tempfile
 
-
 # Four CPU devices for the data-parallel tests; 1-device runs select devices[:1]. The suite's
 # programs are small and run a few steps, so compiling them is most of its time, and LLVM's
 # optimisation level 0 compiles them in about half the time (experiments/results/test_suite.md).
