@@ -19,7 +19,6 @@ from typing import Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 __all__ = ["init_variables", "BN_MOMENTUM", "BatchNorm", "MLP", "LineStart", "ConvEncoder", "ConvDecoder", "MLPEncoder",
            "MLPDecoder", "DownConv4x4", "UpConv4x4", "CONV_IMPLS", "conv_impl"]
@@ -201,14 +200,15 @@ class UpConv4x4(_MatrixConv4x4):
     n, h, w, cin = x.shape
     kernel = self._kernel(cin)
     padded = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
-    taps = (np.array([0, 2]), np.array([1, 3]))
-    matrices = [[kernel[taps[p]][:, taps[q]].reshape(4 * cin, self.features) for q in (0, 1)] for p in (0, 1)]
+    # tap (2a + p, 2b + q) is window offset (a, b) of phase (p, q): rows (a, b, c), columns (p, q, f)
+    taps = kernel.reshape(2, 2, 2, 2, cin, self.features).transpose(0, 2, 4, 1, 3, 5)
     if 2 * n * h * w * 16 * cin * self.features <= ONE_PRODUCT_FLOPS:
-      z = _patches(padded, 2) @ jnp.concatenate(matrices[0] + matrices[1], axis=1)  # [N, H + 1, W + 1, 4 features]
+      z = _patches(padded, 2) @ taps.reshape(4 * cin, 4 * self.features)  # [N, H + 1, W + 1, 4 features]
       z = z.reshape(n, h + 1, w + 1, 2, 2, self.features)
       phases = [[z[:, p:p + h, q:q + w, p, q] for q in (0, 1)] for p in (0, 1)]
     else:
-      phases = [[_patches(padded[:, p:p + h + 1, q:q + w + 1], 2) @ matrices[p][q] for q in (0, 1)] for p in (0, 1)]
+      phases = [[_patches(padded[:, p:p + h + 1, q:q + w + 1], 2) @ taps[:, :, :, p, q].reshape(4 * cin, self.features)
+                 for q in (0, 1)] for p in (0, 1)]
     y = jnp.stack([jnp.stack(row, 3) for row in phases], 2).reshape(n, 2 * h, 2 * w, self.features)
     return self._with_bias(y)
 
