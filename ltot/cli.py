@@ -389,7 +389,8 @@ def _parse(fv, argv: list[str]) -> list[str]:
 def run(argv: list[str] | None = None) -> int:
   """Entry point of the ``ltot`` script (and of ``python -m ltot``)."""
   from ltot.data import DataError, MissingDataError
-  from ltot.train import CheckpointError, ConfigMismatchError
+  from ltot.train import CheckpointError, ConfigMismatchError, keep_freed_host_memory
+  keep_freed_host_memory()  # before any program runs: XLA's CPU steps then reuse their host memory
   argv = list(sys.argv if argv is None else argv)
   if len(argv) < 2 or argv[1] not in COMMANDS:
     asked = len(argv) >= 2 and argv[1] in _HELP

@@ -30,6 +30,10 @@ import ml_collections  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from ltot.train.host import keep_freed_host_memory  # noqa: E402
+
+keep_freed_host_memory()  # the tests' steps use host memory as `ltot`'s command line does
+
 
 def pytest_configure(config):
   """Prepares the real datasets once, before pytest-xdist starts its workers (``-n``, the suite's

@@ -78,15 +78,20 @@ def race(programs: dict, init, batches, updates_per_batch: int, steps: int, roun
   return {k: statistics.median(v) for k, v in rates.items()}, equal
 
 
-def measure(preset: str, steps: int, rounds: int) -> dict:
-  """The row of one ``FILE:PRESET``."""
+def on_mnist(preset: str):
+  """(config, method, the loop's batches for one device, initial state) of ``FILE:PRESET`` on real MNIST."""
   name, _, which = preset.partition(":")
   config = load_config(name, which)
   images = data.load("mnist", "train").images
   method = methods.build(config, steps_per_epoch=len(images) // config.batch_size)
-  device = jax.local_devices()[:1]
   batches = Batches({"x": images}, config.batch_size, seed=0, num_devices=1)
-  init = method.init(jax.random.key(0), {"x": images[:config.batch_size]})
+  return config, method, batches, method.init(jax.random.key(0), {"x": images[:config.batch_size]})
+
+
+def measure(preset: str, steps: int, rounds: int) -> dict:
+  """The row of one ``FILE:PRESET``."""
+  config, method, batches, init = on_mnist(preset)
+  device = jax.local_devices()[:1]
   median, equal = race(_programs(method, device), init, batches, method.updates_per_batch, steps, rounds, device,
                        preset)
   ours, peer = median["map_step"], median["pmap_donated"]
