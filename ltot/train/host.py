@@ -20,6 +20,12 @@ _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_MAX = -1, -2, -4
 _HEAP_MAX = 64 * 2 ** 20
 
 
+def glibc() -> bool:
+  """Whether this process runs on Linux with glibc, whose malloc ``keep_freed_host_memory`` tunes
+  (musl and others have a ``mallopt`` that is not glibc's)."""
+  return sys.platform.startswith("linux") and hasattr(ctypes.CDLL(None), "gnu_get_libc_version")
+
+
 def keep_freed_host_memory() -> bool:
   """Makes glibc's malloc keep freed memory in the process for reuse; returns whether it applied.
 
@@ -39,11 +45,9 @@ def keep_freed_host_memory() -> bool:
     >>> keep_freed_host_memory() in (True, False)
     True
   """
-  if not sys.platform.startswith("linux") or os.environ.get("LTOT_KEEP_HOST_MEMORY") == "0":
+  if not glibc() or os.environ.get("LTOT_KEEP_HOST_MEMORY") == "0":
     return False
   libc = ctypes.CDLL(None)
-  if not hasattr(libc, "gnu_get_libc_version"):  # musl and others: their mallopt is not glibc's
-    return False
   # no block mapped on its own; no heap top handed back; and a pad of a whole thread heap, which
   # keeps a thread's emptied extra heaps from being unmapped (glibc's heap_trim)
   settings = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2 ** 31 - 1), (_M_TOP_PAD, _HEAP_MAX))

@@ -1,7 +1,6 @@
 """``ltot.train.keep_freed_host_memory``: applies on glibc, can be refused, and keeps XLA's per-run
 temporaries from being faulted in afresh at every call."""
 
-import ctypes
 import os
 import subprocess
 import sys
@@ -9,8 +8,7 @@ import sys
 import pytest
 
 from ltot.train import keep_freed_host_memory
-
-GLIBC = sys.platform.startswith("linux") and hasattr(ctypes.CDLL(None), "gnu_get_libc_version")
+from ltot.train.host import glibc
 
 # The 1/16-width MNIST decoder's gradient (the cpu presets' widest temporaries: about 56 MB, above
 # glibc's largest dynamic mmap threshold, 32 MB): its page faults per call, then its temporaries' pages.
@@ -39,14 +37,14 @@ def test_refused_where_the_environment_says_so(monkeypatch):
   assert keep_freed_host_memory() is False
 
 
-@pytest.mark.skipif(not GLIBC, reason="a setting of glibc's malloc")
+@pytest.mark.skipif(not glibc(), reason="a setting of glibc's malloc")
 def test_applies_on_glibc(monkeypatch):
   monkeypatch.delenv("LTOT_KEEP_HOST_MEMORY", raising=False)
   assert keep_freed_host_memory() is True
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not GLIBC, reason="a setting of glibc's malloc")
+@pytest.mark.skipif(not glibc(), reason="a setting of glibc's malloc")
 def test_a_programs_temporaries_are_reused_not_faulted_in_again():
   def faults_and_pages(setting):
     out = subprocess.run([sys.executable, "-c", _FAULTS_PER_CALL], env={**os.environ, "LTOT_KEEP_HOST_MEMORY": setting},
