@@ -2,7 +2,7 @@
 n = N / m images, timed with the training loop's step (``map_step``).
 
   python -m experiments.benchmarks.twae_round [--preset a-sw] [--rounds 3] [--width 1.0]
-  python -m experiments.benchmarks.twae_round --config twae_mnist.py --preset paper-sw --torch
+  python -m experiments.benchmarks.twae_round --config twae_mnist.py --preset paper-sw --torch [--parts 15]
 
 CelebA (twae_celeba.py, architecture A or B, TWAE Sec. 5.2) cannot be had on ltot's build
 machines and the time of a step does not depend on the pixels, so its images are uniform
@@ -13,6 +13,9 @@ architecture A on a GPU 39.30 s per round (B: 6.75 s).
 ``--torch`` (MNIST only; needs ``pip install torch==2.13.0``) also times the same round
 written plainly in PyTorch with a NumPy LCM (experiments/benchmarks/torch_mnist.py), the
 two alternating round by round, and reports ltot's time with the peer's as the reference.
+``--parts R`` (with ``--torch``) then times each side's encoder and decoder alone on one region's
+batch (experiments/benchmarks/parts.py) and adds a row: the ceiling ltot's decoder sets on the
+round's ratio (the round runs it once per region update).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import time
 import jax
 import numpy as np
 
+from experiments.benchmarks.parts import part_calls, parts_notes, time_parts
 from experiments.reproduce._runs import load_config
 from experiments.results_io import write_benchmarks
 from ltot import data, methods
@@ -39,7 +43,8 @@ def torch_version() -> str:
 
 
 def torch_round(config, images: np.ndarray, generators: np.ndarray, num_params: int):
-  """``round(r) -> loss``: the same TWAE round in plain PyTorch on the same images and generators."""
+  """(``round(r) -> loss``, encoder, decoder): the same TWAE round in plain PyTorch on the same images
+  and generators, and the torch modules it trains."""
   try:
     import torch
 
@@ -60,9 +65,10 @@ def torch_round(config, images: np.ndarray, generators: np.ndarray, num_params: 
   x = torch.from_numpy(images.astype(np.float32) / 255.0).permute(0, 3, 1, 2).contiguous()
   rng, gen = np.random.default_rng(0), torch.Generator().manual_seed(0)
   num_projections = dict(t.penalty_options)["num_projections"]
-  return lambda r: torch_mnist.twae_round(encoder, decoder, opt, x, generators, lam=t.lam,
-                                          recon_weight=t.recon_weight, num_projections=num_projections,
-                                          rng=rng, gen=gen)
+  run = lambda r: torch_mnist.twae_round(encoder, decoder, opt, x, generators, lam=t.lam,
+                                         recon_weight=t.recon_weight, num_projections=num_projections,
+                                         rng=rng, gen=gen)
+  return run, encoder, decoder
 
 
 def main(argv=None) -> int:
@@ -72,8 +78,12 @@ def main(argv=None) -> int:
   ap.add_argument("--torch", action="store_true", help="time the plain PyTorch + NumPy round beside it (MNIST)")
   ap.add_argument("--rounds", type=int, default=3, help="timed rounds (after one warm-up round)")
   ap.add_argument("--width", type=float, default=1.0)
+  ap.add_argument("--parts", type=int, default=0, metavar="R",
+                  help="with --torch: also time each side's encoder and decoder alone, R alternating calls each")
   argv = sys.argv[1:] if argv is None else argv
   args = ap.parse_args(argv)
+  if args.parts and not args.torch:
+    raise SystemExit("--parts compares with the PyTorch round: add --torch")
   config = load_config(args.config, args.preset, {"model.width": args.width})
   n_total, m = config.batch_size, config.twae.num_regions
   method = methods.build(config, steps_per_epoch=16)
@@ -98,8 +108,8 @@ def main(argv=None) -> int:
   if args.torch:
     if not mnist:
       raise SystemExit("--torch has the MNIST architecture only: use --config twae_mnist.py")
-    rounds["torch"] = torch_round(config, images, np.asarray(initial.generators),
-                                  sum(x.size for x in jax.tree.leaves(state.params)))
+    rounds["torch"], encoder, decoder = torch_round(config, images, np.asarray(initial.generators),
+                                                    sum(x.size for x in jax.tree.leaves(state.params)))
   times = {name: [] for name in rounds}
   for r in range(args.rounds + 1):  # round 0 compiles / warms up
     for name, run in rounds.items():
@@ -122,7 +132,14 @@ def main(argv=None) -> int:
                      f"{torch_version()} + NumPy LCM, alternating, median of {args.rounds} rounds after a warm-up; "
                      f"{config.twae.penalty} penalty with the config's options")
   print(row)
-  write_benchmarks("experiments.benchmarks.twae_round", [row], argv)
+  rows = [row]
+  if args.parts:
+    ms = time_parts(part_calls(method, state, images[:n_total // m], encoder, decoder), args.parts)
+    ceiling, notes = parts_notes(ms, 1000 * t_round, 1000 * t_peer, decoder_calls=m)
+    rows.append({"method": "twae_round_mnist_vs_torch_parts", "dataset": row["dataset"], "metric": "ceiling_ratio",
+                 "value": ceiling, "notes": f"rounds of the row twae_round_mnist_vs_torch (same run); {notes}"})
+    print(rows[-1])
+  write_benchmarks("experiments.benchmarks.twae_round", rows, argv)
   return 0
 
 

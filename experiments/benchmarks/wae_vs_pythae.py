@@ -1,6 +1,6 @@
 """WAE-MMD training steps per second: ltot against pythae's WAE_MMD (PyTorch), side by side.
 
-  python -m experiments.benchmarks.wae_vs_pythae [--width 1.0] [--steps 5] [--rounds 3]
+  python -m experiments.benchmarks.wae_vs_pythae [--width 1.0] [--steps 5] [--rounds 3] [--parts 15]
 
 Needs the peer next to ltot: ``pip install torch==2.13.0 pythae`` (CPU build of torch).
 Both train the WAE paper's MNIST autoencoder (experiments/configs/wae_mmd_mnist.py:paper
@@ -17,6 +17,11 @@ already in memory (its DataLoader is left out, in pythae's favour). The two alte
 steps/s of each. The notes add the step's floating-point work (XLA's cost analysis of ltot's
 compiled step; the two models compute the same products) and the machine's float32 matrix
 product speed in each framework, the ceiling any step of this conv net can approach.
+
+``--parts R`` also times, in the same run, each side's encoder and decoder forward + backward
+alone (experiments/benchmarks/parts.py, R alternating calls each) and writes a second row: the
+ratio ltot's step would reach if everything but its decoder ran at pythae's speed, the ceiling
+that the decoder sets as it is.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from experiments.benchmarks.parts import part_calls, parts_notes, time_parts
 from experiments.benchmarks.timing import host_median, median_seconds
 from experiments.reproduce._runs import load_config
 from experiments.results_io import write_benchmarks
@@ -84,6 +90,8 @@ def main(argv=None) -> int:
   ap.add_argument("--width", type=float, default=1.0, help="scales every hidden width (1: the paper's)")
   ap.add_argument("--steps", type=int, default=5, help="steps per timed round")
   ap.add_argument("--rounds", type=int, default=3)
+  ap.add_argument("--parts", type=int, default=0, metavar="R",
+                  help="also time each side's encoder and decoder alone, R alternating calls each")
   argv = sys.argv[1:] if argv is None else argv
   args = ap.parse_args(argv)
   try:
@@ -152,7 +160,15 @@ def main(argv=None) -> int:
                   f"1.5x pythae would need {1.5 * gflop * peer:.0f}; a float32 matrix product runs at "
                   f"{jax_gemm:.0f} GFLOP/s in JAX and {torch_gemm:.0f} in torch here"}
   print(row)
-  write_benchmarks("experiments.benchmarks.wae_vs_pythae", [row], argv)
+  rows = [row]
+  if args.parts:
+    ms = time_parts(part_calls(method, state, images[:config.batch_size], model.encoder.net, model.decoder.net),
+                    args.parts)
+    ceiling, notes = parts_notes(ms, 1000 / ours, 1000 / peer, decoder_calls=1)
+    rows.append({"method": "wae_mmd_vs_pythae_parts", "dataset": row["dataset"], "metric": "ceiling_ratio",
+                 "value": ceiling, "notes": f"steps of the row wae_mmd_vs_pythae (same run); {notes}"})
+    print(rows[-1])
+  write_benchmarks("experiments.benchmarks.wae_vs_pythae", rows, argv)
   return 0
 
 
