@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ltot.nn import MLP, DownConv4x4, UpConv4x4, conv_impl, init_variables, make_autoencoder
+from ltot.nn import MLP, ConvTranspose4x4, DownConv4x4, UpConv4x4, conv_impl, init_variables, make_autoencoder
 from ltot.nn.modules import _lecun_normal
 
 
@@ -104,6 +104,8 @@ def test_bad_architecture_arguments():
     (UpConv4x4(4), nn.ConvTranspose(4, (4, 4), strides=(2, 2), padding="SAME"), None),  # one product
     (UpConv4x4(4), nn.ConvTranspose(4, (4, 4), strides=(2, 2), padding="SAME"), 0),  # four products
     (DownConv4x4(4), nn.Conv(4, (4, 4), strides=(2, 2), padding="SAME"), None),
+    (ConvTranspose4x4(4), nn.ConvTranspose(4, (4, 4), padding="SAME"), None),
+    (ConvTranspose4x4(1), nn.ConvTranspose(1, (4, 4), padding="SAME"), None),  # a decoder's last layer
 ])
 @pytest.mark.slow
 def test_matrix_product_convs_equal_flax(fast, ref, one_product_flops, monkeypatch):
