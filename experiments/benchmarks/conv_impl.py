@@ -1,9 +1,9 @@
-"""The conv architectures' two stride-2 convolution implementations, side by side on this backend.
+"""The conv architectures' two 4x4 convolution implementations, side by side on this backend.
 
   python -m experiments.benchmarks.conv_impl [--preset wae_mmd_mnist.py:cpu] [--widths 0.0625 0.25] [--steps 20]
 
-``model.conv = "matrix"`` (``DownConv4x4`` / ``UpConv4x4``: windows times a matrix) against
-``"xla"`` (flax's ``nn.Conv`` / ``nn.ConvTranspose``): the loop's one-device step of the preset at
+``model.conv = "matrix"`` (``DownConv4x4`` / ``UpConv4x4`` / ``ConvTranspose4x4``: matrix products)
+against ``"xla"`` (flax's ``nn.Conv`` / ``nn.ConvTranspose``): the loop's one-device step of the preset at
 each width, from the same initial state on the same real MNIST batches (``step_program.race``).
 A row per width: value the matrix products' steps/s, reference flax's; ``"auto"`` picks
 ``ltot.nn.conv_impl("auto")`` on this backend, and the row says whether that was the faster.
