@@ -172,45 +172,44 @@ class DownConv4x4(_MatrixConv4x4):
     return self._with_bias(y)
 
 
-# Up to this many forward multiply-adds (x 2), UpConv4x4 makes one matrix product of every 2x2
-# window with the four phases' taps side by side, which computes (H + 1)(W + 1) windows where the
-# phases need H W each, but makes one product (and one per gradient) instead of four: measured on
-# the 2-core CPU, fwd + both gradients at batch 100 (2026-12-06, alternating medians):
-# [7, 7, 64] -> 32 8.9 vs 16.8 ms, [14, 14, 32] -> 16 19.6 vs 28.1 ms, [7, 7, 256] -> 128 158.7 vs
-# 162.4 ms, [14, 14, 128] -> 64 180.7 vs 230.9 ms (5.1 GFLOP forward), but at the WAE paper's width
-# (82 GFLOP forward) 1,801 vs 1,720 ms and 1,915 vs 1,750 ms, where the extra windows' arithmetic is
-# the cost. The crossover lies between; 2^33 (8.6 GFLOP) keeps each measured shape on its faster side.
-ONE_PRODUCT_FLOPS = 2 ** 33
+def _tap_products(x: jnp.ndarray, kernel: jnp.ndarray) -> list[jnp.ndarray]:
+  """Every pixel of x [N, H, W, C_in] times each tap of kernel [4, 4, C_in, F], as one matrix
+  product: 16 maps [N, H, W, F], tap (a, b) at 4a + b. They are split apart, not sliced out, so
+  that the gradient concatenates their gradients instead of adding 16 zero-padded copies."""
+  n, h, w, cin = x.shape
+  features = kernel.shape[-1]
+  products = x.reshape(-1, cin) @ kernel.transpose(2, 0, 1, 3).reshape(cin, 16 * features)
+  return jax.lax.split(products.reshape(n, h, w, 16 * features), [features] * 16, axis=3)
+
+
+def _moved(t: jnp.ndarray, rows: int, cols: int) -> jnp.ndarray:
+  """t [N, H, W, F] moved down by ``rows`` and right by ``cols`` (negative: up, left), zeros shifted in."""
+  zero = jnp.zeros((), t.dtype)
+  return jax.lax.pad(t, zero, ((0, 0, 0), (rows, -rows, 0), (cols, -cols, 0), (0, 0, 0)))
 
 
 class UpConv4x4(_MatrixConv4x4):
-  """``nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding="SAME")`` as matrix products.
+  """``nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding="SAME")`` as one matrix product.
 
-  Same parameters (kernel [4, 4, C_in, features], bias) and outputs as flax's
-  module, [N, H, W, C_in] -> [N, 2H, 2W, features]. Output pixel (2i + p, 2j + q) only
-  sees the kernel taps of parity (p, q): rows {0, 2} or {1, 3} at offsets 0 and 1 of the
-  input padded by one. So each of the four output phases is the 2x2 windows of the
-  padded input at offset (p, q) times that phase's taps as a [4 C_in, features] matrix:
-  four products, or, for layers of at most ``ONE_PRODUCT_FLOPS``, one product of all
-  (H + 1)(W + 1) windows with the four matrices side by side, each phase then a slice.
+  Same parameters (kernel [4, 4, C_in, features], bias) and outputs as flax's module,
+  [N, H, W, C_in] -> [N, 2H, 2W, features]. Input pixel (i, j) adds tap (a, b) times itself
+  to output pixel (2i + 2 - a, 2j + 2 - b): so output phase (p, q) (pixels (2u + p, 2v + q))
+  sums the four taps with a = p and b = q modulo 2, each tap's map moved by (1 - (a + 1) // 2,
+  1 - (b + 1) // 2). All 16 tap maps come from one product of every input pixel with the
+  kernel ([C_in, 16 features]; exactly the transposed conv's multiply-adds), and the gradients
+  are products and concatenations of moved maps. Measured on the 2-core CPU (forward and both
+  gradients, batch 100, 2026-12-07, ad hoc), against the product of 2 x 2 windows it replaced:
+  [7, 7, 64] -> 32 9.9 vs 13.0 ms, [14, 14, 32] -> 16 10.4 vs 12.3 ms, [14, 14, 512] -> 256
+  1.51 vs 1.90 s, [7, 7, 1024] -> 512 1.25 vs 1.30 s.
   """
 
   @nn.compact
   def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
     n, h, w, cin = x.shape
-    kernel = self._kernel(cin)
-    padded = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
-    # tap (2a + p, 2b + q) is window offset (a, b) of phase (p, q): rows (a, b, c), columns (p, q, f)
-    taps = kernel.reshape(2, 2, 2, 2, cin, self.features).transpose(0, 2, 4, 1, 3, 5)
-    if 2 * n * h * w * 16 * cin * self.features <= ONE_PRODUCT_FLOPS:
-      z = _patches(padded, 2) @ taps.reshape(4 * cin, 4 * self.features)  # [N, H + 1, W + 1, 4 features]
-      # split, not sliced: the gradient then concatenates the phases' gradients instead of adding
-      # four zero-padded copies of z
-      z = jax.lax.split(z, [self.features] * 4, axis=3)
-      phases = [[z[2 * p + q][:, p:p + h, q:q + w] for q in (0, 1)] for p in (0, 1)]
-    else:
-      phases = [[_patches(padded[:, p:p + h + 1, q:q + w + 1], 2) @ taps[:, :, :, p, q].reshape(4 * cin, self.features)
-                 for q in (0, 1)] for p in (0, 1)]
+    taps = _tap_products(x, self._kernel(cin))
+    move = lambda a: 1 - (a + 1) // 2
+    phases = [[sum(_moved(taps[4 * a + b], move(a), move(b)) for a in (p, p + 2) for b in (q, q + 2))
+               for q in (0, 1)] for p in (0, 1)]
     y = jnp.stack([jnp.stack(row, 3) for row in phases], 2).reshape(n, 2 * h, 2 * w, self.features)
     return self._with_bias(y)
 
@@ -220,26 +219,17 @@ class ConvTranspose4x4(_MatrixConv4x4):
 
   Same parameters (kernel [4, 4, C_in, features], bias) and outputs as flax's module,
   [N, H, W, C_in] -> [N, H, W, features]: y[i, j] = sum over taps (a, b) of
-  x[i + a - 2, j + b - 2] kernel[a, b]. Every pixel is multiplied by all 16 taps at once
-  ([C_in, 16 features]), and y sums the 16 tap outputs, each shifted. Made for decoders' last
-  layer, to an image's few channels, where the tap outputs (16 features a pixel) are smaller
-  than the windows a product of windows would read (16 C_in). The tap outputs are split apart,
-  not sliced, so that the gradient concatenates their gradients instead of adding 16 zero-padded
-  copies. In the 1/16-width MNIST decoder's forward and backward (16 -> 1 channels, batch 100,
-  2-core CPU, per-kernel trace) this layer took 3.1 ms against about 14 ms for XLA's convolution,
-  most of which is its kernel gradient (two transposed copies of the input, then a product).
+  x[i + a - 2, j + b - 2] kernel[a, b], the 16 tap maps of one product (as in ``UpConv4x4``),
+  each moved by (2 - a, 2 - b), summed. In the 1/16-width MNIST decoder's forward and backward
+  (16 -> 1 channels, batch 100, 2-core CPU, per-kernel trace) the layer took 3.1 ms against
+  about 14 ms for XLA's convolution, most of which is its kernel gradient (two transposed copies
+  of the input, then a product).
   """
 
   @nn.compact
   def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
-    n, h, w, cin = x.shape
-    kernel = self._kernel(cin)
-    taps = x.reshape(-1, cin) @ kernel.transpose(2, 0, 1, 3).reshape(cin, 16 * self.features)
-    taps = jax.lax.split(taps.reshape(n, h, w, 16 * self.features), [self.features] * 16, axis=3)
-    zero = jnp.zeros((), taps[0].dtype)  # tap (a, b) moves by (2 - a, 2 - b): pad before, crop after
-    y = sum(jax.lax.pad(taps[4 * a + b], zero, ((0, 0, 0), (2 - a, a - 2, 0), (2 - b, b - 2, 0), (0, 0, 0)))
-            for a in range(4) for b in range(4))
-    return self._with_bias(y)
+    taps = _tap_products(x, self._kernel(x.shape[-1]))
+    return self._with_bias(sum(_moved(taps[4 * a + b], 2 - a, 2 - b) for a in range(4) for b in range(4)))
 
 
 CONV_IMPLS = ("auto", "matrix", "xla")
