@@ -28,6 +28,8 @@ def part_calls(method, state, images: np.ndarray, encoder, decoder) -> dict:
   its gradients are ready."""
   import torch
 
+  from experiments.benchmarks.torch_mnist import to_nchw
+
   def ltot_encoder(s, b, rng):
     out = lambda p: method.encoder_outputs({**s.params, "encoder": p}, s.batch_stats, to_unit_float(b), True)[0]
     return jax.grad(lambda p: jnp.sum(out(p) ** 2))(s.params["encoder"])
@@ -39,7 +41,7 @@ def part_calls(method, state, images: np.ndarray, encoder, decoder) -> dict:
 
   device = jax.local_devices()[:1]
   batch, rng = jax.device_put(images[None], device[0]), jax.random.key(2)
-  x = torch.from_numpy(images.astype(np.float32) / 255.0).permute(0, 3, 1, 2).contiguous()
+  x = to_nchw(images)
   z = torch.randn(len(images), method.latent_dim, requires_grad=True)
 
   def ours(fn):

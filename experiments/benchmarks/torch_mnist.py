@@ -62,6 +62,11 @@ class Decoder(nn.Module):
     return torch.sigmoid(self.out(_pad_same(x, 1)))
 
 
+def to_nchw(images: np.ndarray) -> torch.Tensor:
+  """uint8 images [N, H, W, C] as the float tensor [N, C, H, W] in [0, 1] the torch models take."""
+  return torch.from_numpy(images.astype(np.float32) / 255.0).permute(0, 3, 1, 2).contiguous()
+
+
 def widths_for(width: float) -> tuple[int, ...]:
   """The hidden widths of ltot's mnist_conv at ``width`` (as ``ltot.nn.architectures`` rounds them)."""
   return tuple(max(1, int(round(c * width))) for c in (128, 256, 512, 1024))

@@ -62,7 +62,7 @@ def torch_round(config, images: np.ndarray, generators: np.ndarray, num_params: 
     raise SystemExit(f"the architectures differ: ltot has {num_params} parameters, the torch model {count}")
   o, t = config.optim, config.twae
   opt = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()], lr=o.lr, betas=(o.b1, o.b2))
-  x = torch.from_numpy(images.astype(np.float32) / 255.0).permute(0, 3, 1, 2).contiguous()
+  x = torch_mnist.to_nchw(images)
   rng, gen = np.random.default_rng(0), torch.Generator().manual_seed(0)
   num_projections = dict(t.penalty_options)["num_projections"]
   run = lambda r: torch_mnist.twae_round(encoder, decoder, opt, x, generators, lam=t.lam,
@@ -79,7 +79,7 @@ def main(argv=None) -> int:
   ap.add_argument("--rounds", type=int, default=3, help="timed rounds (after one warm-up round)")
   ap.add_argument("--width", type=float, default=1.0)
   ap.add_argument("--parts", type=int, default=0, metavar="R",
-                  help="with --torch: also time each side's encoder and decoder alone, R alternating calls each")
+                  help="with --torch: also time each side's encoder and decoder alone, R alternating rounds of 5 calls each")
   argv = sys.argv[1:] if argv is None else argv
   args = ap.parse_args(argv)
   if args.parts and not args.torch:

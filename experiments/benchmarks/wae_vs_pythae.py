@@ -19,9 +19,9 @@ compiled step; the two models compute the same products) and the machine's float
 product speed in each framework, the ceiling any step of this conv net can approach.
 
 ``--parts R`` also times, in the same run, each side's encoder and decoder forward + backward
-alone (experiments/benchmarks/parts.py, R alternating calls each) and writes a second row: the
-ratio ltot's step would reach if everything but its decoder ran at pythae's speed, the ceiling
-that the decoder sets as it is.
+alone (experiments/benchmarks/parts.py, R alternating rounds of 5 calls each) and writes a second
+row: the ratio ltot's step would reach if everything in it but its decoder took no time, the
+ceiling that the decoder sets as it is.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def main(argv=None) -> int:
   ap.add_argument("--steps", type=int, default=5, help="steps per timed round")
   ap.add_argument("--rounds", type=int, default=3)
   ap.add_argument("--parts", type=int, default=0, metavar="R",
-                  help="also time each side's encoder and decoder alone, R alternating calls each")
+                  help="also time each side's encoder and decoder alone, R alternating rounds of 5 calls each")
   argv = sys.argv[1:] if argv is None else argv
   args = ap.parse_args(argv)
   try:
@@ -108,15 +108,15 @@ def main(argv=None) -> int:
   step = map_step(method.train_step, device)  # the training loop's program
   n_ltot = sum(x.size for x in jax.tree.leaves(state.params)) // len(device)
 
-  from experiments.benchmarks.torch_mnist import widths_for
+  from experiments.benchmarks import torch_mnist
   torch.manual_seed(0)
-  model = pythae_model(widths_for(args.width), config.model.latent_dim, config.wae.lam)
+  model = pythae_model(torch_mnist.widths_for(args.width), config.model.latent_dim, config.wae.lam)
   model.train()
   n_torch = sum(p.numel() for p in model.parameters())
   if n_torch != n_ltot:
     raise SystemExit(f"the architectures differ: ltot has {n_ltot} parameters, the torch model {n_torch}")
   opt = torch.optim.Adam(model.parameters(), lr=config.optim.lr, betas=(config.optim.b1, config.optim.b2))
-  float_images = torch.from_numpy(images.astype(np.float32) / 255.0).permute(0, 3, 1, 2).contiguous()
+  float_images = torch_mnist.to_nchw(images)
 
   counter = {"ltot": 0, "pythae": 0}
 
