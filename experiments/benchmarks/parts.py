@@ -9,13 +9,11 @@ too, as in training). Needs ``pip install torch==2.13.0``.
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from experiments.benchmarks.timing import alternating_medians
 from ltot.data.pipeline import to_unit_float
 from ltot.train.parallel import map_step
 
@@ -62,17 +60,8 @@ def time_parts(calls: dict, repeats: int, block: int = 5) -> dict[str, float]:
   """Median milliseconds per call of each of ``calls``: ``repeats`` rounds in which each runs ``block``
   times in a row, the first call of each block not counted. Call by call alternation slowed both
   sides by 10-20% (each framework's worker threads still spinning after the other's call)."""
-  for call in calls.values():  # JAX compiles
-    call()
-  times = {k: [] for k in calls}
-  for _ in range(repeats):
-    for k, call in calls.items():
-      for i in range(block):
-        t = time.perf_counter()
-        call()
-        if i:
-          times[k].append(time.perf_counter() - t)
-  return {k: 1000 * statistics.median(v) for k, v in times.items()}
+  seconds, _ = alternating_medians(calls, repeats, block=block, uncounted=1)
+  return {k: 1000 * v for k, v in seconds.items()}
 
 
 def parts_notes(ms: dict[str, float], ltot_ms: float, peer_ms: float, decoder_calls: int) -> tuple[float, str]:

@@ -31,15 +31,20 @@ def host_median(fn, *args, repeats: int = 5) -> tuple[float, object]:
   return float(np.median(times)), out
 
 
-def alternating_medians(calls: dict, repeats: int) -> tuple[dict[str, float], dict[str, object]]:
+def alternating_medians(calls: dict, repeats: int, block: int = 1,
+                        uncounted: int = 0) -> tuple[dict[str, float], dict[str, object]]:
   """Times ``calls`` ({name: fn()}, each blocking until its result is ready) side by side: one
-  warm-up call each (JAX compiles), then ``repeats`` rounds of one call each in turn. Returns the
-  median seconds per name and each warm-up call's result."""
+  warm-up call each (JAX compiles), then ``repeats`` rounds in which each runs ``block`` times in
+  turn, the first ``uncounted`` calls of each block not timed (where one framework's worker threads,
+  still spinning after the other's call, would slow the next). Returns the median seconds per name
+  and each warm-up call's result."""
   first = {k: f() for k, f in calls.items()}
   times = {k: [] for k in calls}
   for _ in range(repeats):
     for k, f in calls.items():
-      t = time.perf_counter()
-      f()
-      times[k].append(time.perf_counter() - t)
+      for i in range(block):
+        t = time.perf_counter()
+        f()
+        if i >= uncounted:
+          times[k].append(time.perf_counter() - t)
   return {k: statistics.median(v) for k, v in times.items()}, first
